@@ -1,0 +1,303 @@
+/* config.c - the option table and the layered loader (defaults < file < env < flags).
+ * --help is generated from the same rows, so documentation and parsing cannot drift apart. */
+#include "base/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPT(field) offsetof(struct config, field)
+#define KIB        1024LL
+#define MIB        (1024LL * 1024LL)
+
+const struct config_option config_options[] = {
+    {"config", CONFIG_STRING, "", 0, CONFIG_STR_MAX - 1, NULL, "CITYOS_CONFIG",
+     "INI file read before the environment and flags", OPT(config_file), CONFIG_CMD_ALL, 0},
+    {"data-dir", CONFIG_STRING, "data", 1, CONFIG_STR_MAX - 1, NULL, "CITYOS_DATA_DIR",
+     "folder holding the database (created if missing)", OPT(data_dir), CONFIG_CMD_ALL, 0},
+    {"listen", CONFIG_STRING, "127.0.0.1", 1, 63, NULL, "CITYOS_LISTEN",
+     "IPv4 or IPv6 address to listen on", OPT(listen), CONFIG_CMD_SERVE, 0},
+    {"port", CONFIG_INT, "8080", 0, 65535, NULL, "CITYOS_PORT",
+     "TCP port (0 picks a free one and logs it)", OPT(port), CONFIG_CMD_SERVE, 0},
+    {"threads", CONFIG_INT, "0", 0, 256, NULL, "CITYOS_THREADS",
+     "HTTP worker threads (0: one per core)", OPT(threads), CONFIG_CMD_SERVE, 0},
+    {"body-limit", CONFIG_SIZE, "1M", 1 * KIB, 64 * MIB, NULL, "CITYOS_BODY_LIMIT",
+     "largest request body accepted (K, M suffixes)", OPT(body_limit), CONFIG_CMD_SERVE, 0},
+    {"header-limit", CONFIG_SIZE, "16K", 1 * KIB, 64 * KIB, NULL, "CITYOS_HEADER_LIMIT",
+     "largest request line plus headers accepted", OPT(header_limit), CONFIG_CMD_SERVE, 0},
+    {"connection-timeout", CONFIG_SECONDS, "30", 1, 3600, NULL, "CITYOS_CONNECTION_TIMEOUT",
+     "seconds an idle connection is kept open", OPT(connection_timeout), CONFIG_CMD_SERVE, 0},
+    {"request-timeout", CONFIG_SECONDS, "60", 1, 3600, NULL, "CITYOS_REQUEST_TIMEOUT",
+     "seconds a client may take to send one request", OPT(request_timeout), CONFIG_CMD_SERVE, 0},
+    {"shutdown-grace", CONFIG_SECONDS, "10", 0, 600, NULL, "CITYOS_SHUTDOWN_GRACE",
+     "seconds to let in-flight requests finish on SIGTERM", OPT(shutdown_grace), CONFIG_CMD_SERVE,
+     0},
+    {"store-batch-max", CONFIG_INT, "256", 1, 10000, NULL, "CITYOS_STORE_BATCH_MAX",
+     "most writes committed together by the writer", OPT(store_batch_max), CONFIG_CMD_ALL, 0},
+    {"log-level", CONFIG_ENUM, "info", 0, 15, "debug|info|warn|error", "CITYOS_LOG_LEVEL",
+     "lowest level logged", OPT(log_level), CONFIG_CMD_ALL, 0},
+    {"admin-token", CONFIG_STRING, "", 0, CONFIG_STR_MAX - 1, NULL, "CITYOS_ADMIN_TOKEN",
+     "bootstrap operator token for admin writes (at least 32 characters; empty disables them)",
+     OPT(admin_token), CONFIG_CMD_SERVE, 1},
+    {NULL, CONFIG_STRING, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0},
+};
+
+static const struct config_option *find_option(const char *name, size_t len)
+{
+    for (const struct config_option *o = config_options; o->name != NULL; o++) {
+        if (strlen(o->name) != len)
+            continue;
+        size_t i = 0;
+        for (; i < len; i++) {
+            char c = name[i] == '_' ? '-' : name[i]; /* file keys may use data_dir */
+            if (c != o->name[i])
+                break;
+        }
+        if (i == len)
+            return o;
+    }
+    return NULL;
+}
+
+static int parse_number(const struct config_option *o, const char *value, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(value, &end, 10);
+    if (errno != 0 || end == value)
+        return -1;
+    if (o->type == CONFIG_SIZE) {
+        long long mult = 1;
+        if (*end == 'K' || *end == 'k')
+            mult = KIB;
+        else if (*end == 'M' || *end == 'm')
+            mult = MIB;
+        else if (*end == 'G' || *end == 'g')
+            mult = 1024 * MIB;
+        if (mult != 1) {
+            end++;
+            if (*end == 'i' || *end == 'B')
+                end += (*end == 'i' && end[1] == 'B') ? 2 : 1;
+            if (v > (1LL << 40) || v < 0)
+                return -1;
+            v *= mult;
+        }
+    } else if (o->type == CONFIG_SECONDS && *end == 's') {
+        end++;
+    }
+    if (*end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int choice_allowed(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+    const char *p = choices;
+    while (p != NULL && *p != '\0') {
+        const char *bar = strchr(p, '|');
+        size_t len = bar ? (size_t)(bar - p) : strlen(p);
+        if (len == n && strncmp(p, value, n) == 0)
+            return 1;
+        p = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
+static int set_option(struct config *c, const struct config_option *o, const char *value,
+                      const char *source, struct err *e)
+{
+    char *field = (char *)c + o->offset;
+    switch (o->type) {
+    case CONFIG_STRING:
+    case CONFIG_ENUM: {
+        size_t n = strlen(value);
+        if (o->type == CONFIG_ENUM && !choice_allowed(o->choices, value))
+            return err_set(e, ERR_INVALID, "%s: --%s must be one of %s, not \"%.40s\"", source,
+                           o->name, o->choices, value);
+        if ((long long)n > o->max)
+            return err_set(e, ERR_INVALID, "%s: --%s is longer than %lld characters", source,
+                           o->name, o->max);
+        if ((long long)n < o->min)
+            return err_set(e, ERR_INVALID, "%s: --%s must not be empty", source, o->name);
+        memcpy(field, value, n + 1);
+        return 0;
+    }
+    case CONFIG_INT:
+    case CONFIG_SIZE:
+    case CONFIG_SECONDS: {
+        long long v;
+        if (parse_number(o, value, &v) != 0)
+            return err_set(e, ERR_INVALID, "%s: --%s needs a number%s, not \"%.40s\"", source,
+                           o->name, o->type == CONFIG_SIZE ? " (with optional K/M/G)" : "", value);
+        if (v < o->min || v > o->max)
+            return err_set(e, ERR_INVALID, "%s: --%s must be between %lld and %lld, not %lld",
+                           source, o->name, o->min, o->max, v);
+        memcpy(field, &v, sizeof v);
+        return 0;
+    }
+    }
+    return err_set(e, ERR_INTERNAL, "option type");
+}
+
+int config_set(struct config *c, const char *name, const char *value, const char *source,
+               struct err *e)
+{
+    const struct config_option *o = find_option(name, strlen(name));
+    if (o == NULL)
+        return err_set(e, ERR_INVALID, "%s: unknown option \"%.60s\"", source, name);
+    return set_option(c, o, value, source, e);
+}
+
+void config_defaults(struct config *c)
+{
+    memset(c, 0, sizeof *c);
+    for (const struct config_option *o = config_options; o->name != NULL; o++)
+        (void)set_option(c, o, o->deflt, "default", NULL);
+}
+
+struct file_ctx {
+    struct config *c;
+    const char *path;
+    struct err *e;
+    int failed;
+};
+
+static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+{
+    struct file_ctx *f = user;
+    char source[CONFIG_STR_MAX + 32];
+    snprintf(source, sizeof source, "file %s", f->path);
+    if (f->failed)
+        return 0;
+    if (section[0] != '\0' && strcmp(section, "cityos") != 0) {
+        err_set(f->e, ERR_INVALID, "%s: unknown section [%.40s] (use [cityos] or none)", source,
+                section);
+        f->failed = 1;
+        return 0;
+    }
+    if (strcmp(name, "config") == 0 || config_set(f->c, name, value, source, f->e) != 0) {
+        if (strcmp(name, "config") == 0)
+            err_set(f->e, ERR_INVALID, "%s: a config file cannot name another", source);
+        f->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+static int load_file(struct config *c, const char *path, struct err *e)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return err_set(e, ERR_INVALID, "config file %s: %s", path, strerror(errno));
+    struct file_ctx f = {c, path, e, 0};
+    int rc = ini_parse_file(fp, on_ini_value, &f);
+    fclose(fp);
+    if (f.failed)
+        return ERR_INVALID;
+    if (rc != 0)
+        return err_set(e, ERR_INVALID, "config file %s: syntax error on line %d", path, rc);
+    return 0;
+}
+
+static int load_env(struct config *c, struct err *e)
+{
+    for (const struct config_option *o = config_options; o->name != NULL; o++) {
+        const char *v = getenv(o->env);
+        if (v == NULL || o->offset == offsetof(struct config, config_file))
+            continue;
+        char source[64];
+        snprintf(source, sizeof source, "env %s", o->env);
+        int rc = set_option(c, o, v, source, e);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Calls fn for each --name[=value] in argv; returns fn's first failure. */
+static int each_flag(struct config *c, unsigned command, int argc, char **argv, int only_config,
+                     struct err *e)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0')
+            return err_set(e, ERR_INVALID,
+                           "unexpected argument \"%.60s\" (options are --name=value)", a);
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        if (len == 4 && strncmp(name, "help", 4) == 0)
+            continue;
+        const struct config_option *o = find_option(name, len);
+        if (o == NULL || (o->commands & command) == 0)
+            return err_set(e, ERR_INVALID, "unknown option --%.*s (see --help)",
+                           (int)(len > 60 ? 60 : len), name);
+        const char *value = eq ? eq + 1 : NULL;
+        if (value == NULL) {
+            if (i + 1 >= argc)
+                return err_set(e, ERR_INVALID, "--%s needs a value", o->name);
+            value = argv[++i];
+        }
+        int is_config = o->offset == offsetof(struct config, config_file);
+        if (is_config != only_config)
+            continue;
+        int rc = set_option(c, o, value, "flag", e);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int config_load(struct config *c, unsigned command, int argc, char **argv, FILE *out, struct err *e)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            config_print_help(out, command);
+            return 1;
+        }
+    }
+    config_defaults(c);
+    const char *env_config = getenv("CITYOS_CONFIG");
+    if (env_config != NULL) {
+        int rc = config_set(c, "config", env_config, "env CITYOS_CONFIG", e);
+        if (rc != 0)
+            return rc;
+    }
+    int rc = each_flag(c, command, argc, argv, 1, e);
+    if (rc != 0)
+        return rc;
+    if (c->config_file[0] != '\0' && (rc = load_file(c, c->config_file, e)) != 0)
+        return rc;
+    if ((rc = load_env(c, e)) != 0)
+        return rc;
+    if ((rc = each_flag(c, command, argc, argv, 0, e)) != 0)
+        return rc;
+    if (c->admin_token[0] != '\0' && strlen(c->admin_token) < 32)
+        return err_set(e, ERR_INVALID, "--admin-token must have at least 32 characters");
+    return 0;
+}
+
+void config_print_help(FILE *out, unsigned command)
+{
+    fprintf(out, "Options (flag > environment > config file > default):\n");
+    for (const struct config_option *o = config_options; o->name != NULL; o++) {
+        if ((o->commands & command) == 0)
+            continue;
+        char left[64];
+        snprintf(left, sizeof left, "--%s=%s", o->name,
+                 o->type == CONFIG_STRING || o->type == CONFIG_ENUM ? "TEXT" : "N");
+        fprintf(out, "  %-28s %s\n", left, o->help);
+        if (o->type == CONFIG_ENUM)
+            fprintf(out, "  %-28s one of %s\n", "", o->choices);
+        else if (o->type != CONFIG_STRING)
+            fprintf(out, "  %-28s %lld..%lld%s\n", "", o->min, o->max,
+                    o->type == CONFIG_SIZE      ? " bytes"
+                    : o->type == CONFIG_SECONDS ? " s"
+                                                : "");
+        fprintf(out, "  %-28s env %s, default %s\n", "", o->env,
+                o->secret ? "(none)" : (o->deflt[0] ? o->deflt : "(none)"));
+    }
+}

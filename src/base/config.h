@@ -1,0 +1,70 @@
+/* config.h - every cityos option as one row of a table (name, type, default, bounds, env var,
+ * help). Values come from the defaults, then a config file (inih), then CITYOS_* environment
+ * variables, then command-line flags: each later source overrides the earlier ones. */
+#ifndef COS_CONFIG_H
+#define COS_CONFIG_H
+
+#include <stdio.h>
+
+#include "base/err.h"
+
+#define CONFIG_STR_MAX 256
+
+struct config {
+    char config_file[CONFIG_STR_MAX];
+    char data_dir[CONFIG_STR_MAX];
+    char listen[64];
+    long long port;
+    long long threads; /* 0: one per core */
+    long long body_limit;
+    long long header_limit;
+    long long connection_timeout;
+    long long request_timeout;
+    long long shutdown_grace;
+    long long store_batch_max;
+    char log_level[16];
+    char admin_token[CONFIG_STR_MAX];
+};
+
+enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_SIZE, CONFIG_SECONDS, CONFIG_ENUM };
+
+struct config_option {
+    const char *name; /* flag --name, file key name (or name_with_underscores) */
+    enum config_type type;
+    const char *deflt;   /* default, as text */
+    long long min, max;  /* bounds for numbers; max length for strings */
+    const char *choices; /* CONFIG_ENUM: "a|b|c" */
+    const char *env;     /* CITYOS_... */
+    const char *help;
+    size_t offset;     /* where the value lives in struct config */
+    unsigned commands; /* CONFIG_CMD_* bits: which subcommands take it */
+    int secret;        /* never printed */
+};
+
+#define CONFIG_CMD_SERVE   1u
+#define CONFIG_CMD_MIGRATE 2u
+#define CONFIG_CMD_DEMO    4u
+#define CONFIG_CMD_ALL     7u
+
+/* The table itself, terminated by a row with name NULL. */
+extern const struct config_option config_options[];
+
+/* Fills c with every option's default. */
+void config_defaults(struct config *c);
+
+/* Loads defaults, the config file (from --config or CITYOS_CONFIG, if any), the environment,
+ * then the flags in argv[0..argc) for subcommand `command` (a CONFIG_CMD_* bit). A flag is
+ * --name=value or --name value. Returns 0, 1 when --help was asked (help is printed to out), or
+ * ERR_INVALID with e naming the offending option, source and bound. */
+int config_load(struct config *c, unsigned command, int argc, char **argv, FILE *out,
+                struct err *e);
+
+/* Sets one option from text, checking its type and bounds. source names where it came from
+ * ("flag", "env CITYOS_PORT", "file cityos.ini:3"). Returns 0 or ERR_INVALID. */
+int config_set(struct config *c, const char *name, const char *value, const char *source,
+               struct err *e);
+
+/* Prints the options of a subcommand, generated from the table. */
+void config_print_help(FILE *out, unsigned command);
+
+#endif

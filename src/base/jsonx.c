@@ -1,0 +1,69 @@
+/* jsonx.c - strict parsing and field validation for JSON received from outside. */
+#include "base/jsonx.h"
+
+#include <string.h>
+
+json_t *jsonx_parse_object(const char *buf, size_t len, struct err *e)
+{
+    json_error_t je;
+    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (v == NULL) {
+        err_set(e, ERR_INVALID, "line %d, column %d: %s", je.line, je.column, je.text);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        err_set(e, ERR_INVALID, "the body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}
+
+int jsonx_only_keys(const json_t *obj, const char *const *allowed, const char *where, struct err *e)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)obj, key, value)
+    {
+        (void)value;
+        int known = 0;
+        for (const char *const *a = allowed; *a != NULL && !known; a++)
+            known = strcmp(*a, key) == 0;
+        if (!known)
+            return err_set(e, ERR_INVALID, "%s/%.64s: unknown member", where, key);
+    }
+    return 0;
+}
+
+size_t jsonx_utf8_chars(const char *s, size_t len)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const char *where,
+                     const char **out, struct err *e)
+{
+    *out = NULL;
+    json_t *v = json_object_get(obj, key);
+    if (v == NULL)
+        return ERR_NOTFOUND;
+    if (!json_is_string(v))
+        return err_set(e, ERR_INVALID, "%s/%s: must be a string", where, key);
+    const char *s = json_string_value(v);
+    size_t chars = jsonx_utf8_chars(s, json_string_length(v));
+    if (chars == 0)
+        return err_set(e, ERR_INVALID, "%s/%s: must not be empty", where, key);
+    if (chars > max_chars)
+        return err_set(e, ERR_INVALID, "%s/%s: longer than %zu characters", where, key, max_chars);
+    *out = s;
+    return 0;
+}
+
+void jsonx_decref(void *v)
+{
+    json_decref(v);
+}

@@ -1,0 +1,33 @@
+/* jsonx.h - strict JSON input helpers over jansson: bounded parsing of request bodies and field
+ * checks that name the offending location (a JSON Pointer) in their error. */
+#ifndef COS_JSONX_H
+#define COS_JSONX_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "base/err.h"
+
+/* Parses exactly one JSON object from buf[0..len). Rejects duplicate keys, NUL characters,
+ * invalid UTF-8, trailing data and any top-level value that is not an object. Returns a new
+ * reference (the caller decrefs) or NULL with e (ERR_INVALID) saying where parsing failed. */
+json_t *jsonx_parse_object(const char *buf, size_t len, struct err *e);
+
+/* Fails with ERR_INVALID naming the first member of obj not in allowed (NULL-terminated).
+ * where is obj's JSON Pointer ("" for the root). */
+int jsonx_only_keys(const json_t *obj, const char *const *allowed, const char *where,
+                    struct err *e);
+
+/* Reads obj[key] as a string of 1..max_chars Unicode characters. Returns 0 and sets *out
+ * (borrowed from obj), or ERR_NOTFOUND when absent (and *out = NULL), or ERR_INVALID with e set
+ * for a wrong type, an empty string or a string too long. */
+int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const char *where,
+                     const char **out, struct err *e);
+
+/* json_decref for arena_defer(), which takes a void (*)(void *). */
+void jsonx_decref(void *v);
+
+/* Number of Unicode code points in a valid UTF-8 string. */
+size_t jsonx_utf8_chars(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,15 @@
+/* cli.h - the subcommands of the one cityos binary. Each returns the process exit status:
+ * 0 success, 1 a runtime failure (port taken, folder unwritable), 2 a usage or config error. */
+#ifndef COS_CLI_H
+#define COS_CLI_H
+
+int cli_serve(int argc, char **argv);
+int cli_migrate(int argc, char **argv);
+int cli_demo(int argc, char **argv);
+
+/* Loads the configuration for a subcommand, sets the log level and initialises libsodium.
+ * Returns 0, 1 when --help was printed (exit 0), or 2 after printing the error. */
+struct config;
+int cli_prepare(struct config *cfg, unsigned command, int argc, char **argv);
+
+#endif
