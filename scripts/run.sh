@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# run.sh - README command 1: install what is missing, build, seed a demo data folder and serve
+# cityos on http://localhost:8080 (Ctrl-C stops it gracefully).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/deps.sh
+if [ ! -d build ]; then
+  meson setup build --buildtype=release
+fi
+meson compile -C build
+
+data=${CITYOS_DATA_DIR:-demo-data}
+build/cityos demo --data-dir="$data"
+# an operator token for the admin API of this demo, made once and kept beside the data
+if [ ! -s "$data/operator-token" ]; then
+  (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$data/operator-token")
+fi
+echo "cityos: operator token for admin writes is in $data/operator-token" >&2
+echo "cityos: serving on http://localhost:${CITYOS_PORT:-8080} (Ctrl-C to stop)" >&2
+CITYOS_ADMIN_TOKEN=$(cat "$data/operator-token") exec build/cityos serve --data-dir="$data" "$@"
