@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "base/utf8.h"
+
 json_t *jsonx_parse_object(const char *buf, size_t len, struct err *e)
 {
     json_error_t je;
@@ -35,15 +37,6 @@ int jsonx_only_keys(const json_t *obj, const char *const *allowed, const char *w
     return 0;
 }
 
-size_t jsonx_utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        if (((unsigned char)s[i] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const char *where,
                      const char **out, struct err *e)
 {
@@ -54,7 +47,7 @@ int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const
     if (!json_is_string(v))
         return err_set(e, ERR_INVALID, "%s/%s: must be a string", where, key);
     const char *s = json_string_value(v);
-    size_t chars = jsonx_utf8_chars(s, json_string_length(v));
+    size_t chars = utf8_chars(s, json_string_length(v));
     if (chars == 0)
         return err_set(e, ERR_INVALID, "%s/%s: must not be empty", where, key);
     if (chars > max_chars)

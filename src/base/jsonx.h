@@ -27,7 +27,4 @@ int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const
 /* json_decref for arena_defer(), which takes a void (*)(void *). */
 void jsonx_decref(void *v);
 
-/* Number of Unicode code points in a valid UTF-8 string. */
-size_t jsonx_utf8_chars(const char *s, size_t len);
-
 #endif

@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/jsonx.h"
+#include "base/utf8.h"
 #include "http/problem.h"
 
 #define NOTICES_LIMIT_DEFAULT 20
@@ -263,9 +264,10 @@ static int list_notices(struct http_request *req, void *ctx)
         return 0;
     }
     const char *district = http_query(req, "district");
-    if (district != NULL && (district[0] == '\0' ||
-                             jsonx_utf8_chars(district, strlen(district)) > NOTICE_DISTRICT_MAX)) {
-        http_problem(req, "invalid-parameter", "district must be 1..%d characters",
+    size_t dlen = district ? strlen(district) : 0;
+    if (district != NULL && (dlen == 0 || !utf8_valid(district, dlen) ||
+                             utf8_chars(district, dlen) > NOTICE_DISTRICT_MAX)) {
+        http_problem(req, "invalid-parameter", "district must be 1..%d characters of UTF-8",
                      NOTICE_DISTRICT_MAX);
         return 0;
     }
