@@ -42,7 +42,8 @@ struct store_options {
 int store_open(struct store **out, const struct store_options *opt, struct err *e);
 
 /* Stops accepting writes, commits (or fails) every write already queued, waits for the writer,
- * and closes every connection. No reader may be running. NULL is fine. */
+ * and closes every connection. No reader may be running, and no thread that has read from this
+ * store may be exiting meanwhile. NULL is fine. */
 void store_close(struct store *s);
 
 /* The highest migration applied, and the highest this binary knows. */
@@ -79,15 +80,17 @@ typedef int (*store_write_fn)(struct store_tx *tx, void *ctx, struct err *e);
 typedef void (*store_done_fn)(int status, const struct err *e, void *ctx);
 
 /* Queues a write. Returns 0 when queued (done will be called), or ERR_UNAVAILABLE when the
- * store is closing and ERR_NOMEM (done will not be called). fn's ctx must live until done. */
+ * store is closing or 100,000 writes are already queued (back-pressure), or ERR_NOMEM (done
+ * will not be called then). fn's ctx must live until done. */
 int store_write_async(struct store *s, store_write_fn fn, void *ctx, store_done_fn done,
                       void *done_ctx);
 
 /* Queues a write and waits until it is durable. Returns fn's status, or the batch's failure. */
 int store_write(struct store *s, store_write_fn fn, void *ctx, struct err *e);
 
-/* Inside a write: runs a statement. Returns the number of rows changed (>= 0) or a negative
- * ERR_* (ERR_CONFLICT for a uniqueness or constraint violation). */
+/* Inside a write: runs one statement. Returns the number of rows changed (>= 0) or a negative
+ * ERR_* (ERR_CONFLICT for a uniqueness or constraint violation; ERR_INVALID for text that is not
+ * UTF-8, more than one statement, or transaction control, which belongs to the writer). */
 int store_tx_exec(struct store_tx *tx, const char *sql, const struct store_value *params,
                   size_t nparams, struct err *e);
 
