@@ -1,0 +1,155 @@
+/* test_config.c - the option table: defaults, bounds, suffixes, and the precedence
+ * flag > environment > file > default; --help generated from the table. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "base/config.h"
+
+static void clear_env(void)
+{
+    for (const struct config_option *o = config_options; o->name != NULL; o++)
+        unsetenv(o->env);
+}
+
+static void defaults_come_from_the_table(void **state)
+{
+    (void)state;
+    struct config c;
+    config_defaults(&c);
+    assert_int_equal(c.port, 8080);
+    assert_int_equal(c.body_limit, 1024 * 1024);
+    assert_int_equal(c.header_limit, 16 * 1024);
+    assert_string_equal(c.data_dir, "data");
+    assert_string_equal(c.log_level, "info");
+    assert_string_equal(c.admin_token, "");
+}
+
+static void values_are_checked_against_bounds(void **state)
+{
+    (void)state;
+    struct config c;
+    struct err e;
+    config_defaults(&c);
+    assert_int_equal(config_set(&c, "port", "65536", "flag", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "between 0 and 65535"));
+    assert_int_equal(config_set(&c, "port", "80x", "flag", &e), ERR_INVALID);
+    assert_int_equal(config_set(&c, "body-limit", "2M", "flag", &e), 0);
+    assert_int_equal(c.body_limit, 2 * 1024 * 1024);
+    assert_int_equal(config_set(&c, "body-limit", "512KiB", "flag", &e), 0);
+    assert_int_equal(c.body_limit, 512 * 1024);
+    assert_int_equal(config_set(&c, "body-limit", "1G", "flag", &e), ERR_INVALID);
+    assert_int_equal(config_set(&c, "body-limit", "-1M", "flag", &e), ERR_INVALID);
+    assert_int_equal(config_set(&c, "log-level", "loud", "flag", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "debug|info|warn|error"));
+    assert_int_equal(config_set(&c, "data_dir", "/srv/cityos", "file x", &e), 0);
+    assert_string_equal(c.data_dir, "/srv/cityos");
+    assert_int_equal(config_set(&c, "data-dir", "", "flag", &e), ERR_INVALID);
+    assert_int_equal(config_set(&c, "no-such", "1", "flag", &e), ERR_INVALID);
+}
+
+static void flag_beats_env_beats_file(void **state)
+{
+    (void)state;
+    clear_env();
+    char path[] = "/tmp/cityos-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char ini[] = "[cityos]\nport = 7000\nthreads = 3\nbody_limit = 64K\nlog-level = warn\n";
+    assert_int_equal(write(fd, ini, sizeof ini - 1), (ssize_t)(sizeof ini - 1));
+    close(fd);
+    setenv("CITYOS_THREADS", "5", 1);
+    setenv("CITYOS_PORT", "7001", 1);
+    char a0[] = "--config", a2[] = "--port=7002";
+    char *argv[] = {a0, path, a2};
+    struct config c;
+    struct err e = {0};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 3, argv, stdout, &e), 0);
+    assert_int_equal(c.port, 7002);            /* flag */
+    assert_int_equal(c.threads, 5);            /* env over file */
+    assert_int_equal(c.body_limit, 64 * 1024); /* file */
+    assert_string_equal(c.log_level, "warn");  /* file */
+    assert_int_equal(c.request_timeout, 60);   /* default */
+    clear_env();
+    unlink(path);
+}
+
+static void bad_sources_are_named(void **state)
+{
+    (void)state;
+    clear_env();
+    struct config c;
+    struct err e = {0};
+    setenv("CITYOS_PORT", "http", 1);
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 0, NULL, stdout, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "env CITYOS_PORT"));
+    clear_env();
+
+    char a0[] = "--threads";
+    char *argv1[] = {a0};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 1, argv1, stdout, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "needs a value"));
+
+    char b0[] = "--port=1"; /* migrate does not listen */
+    char *argv2[] = {b0};
+    assert_int_equal(config_load(&c, CONFIG_CMD_MIGRATE, 1, argv2, stdout, &e), ERR_INVALID);
+
+    char c0[] = "--admin-token=short";
+    char *argv3[] = {c0};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 1, argv3, stdout, &e), ERR_INVALID);
+
+    char d0[] = "--config=/nonexistent/cityos.ini";
+    char *argv4[] = {d0};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 1, argv4, stdout, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "/nonexistent/cityos.ini"));
+
+    char path[] = "/tmp/cityos-config-XXXXXX";
+    int fd = mkstemp(path);
+    const char ini[] = "[other]\nport = 1\n";
+    assert_int_equal(write(fd, ini, sizeof ini - 1), (ssize_t)(sizeof ini - 1));
+    close(fd);
+    char e0[] = "--config";
+    char *argv5[] = {e0, path};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 2, argv5, stdout, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "unknown section"));
+    unlink(path);
+}
+
+static void help_lists_every_option_of_the_command(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    char h[] = "--help";
+    char *argv[] = {h};
+    struct config c;
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 1, argv, out, NULL), 1);
+    fclose(out);
+    for (const struct config_option *o = config_options; o->name != NULL; o++) {
+        if (o->commands & CONFIG_CMD_SERVE) {
+            assert_non_null(strstr(text, o->name));
+            assert_non_null(strstr(text, o->env));
+        }
+    }
+    free(text);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_come_from_the_table),
+        cmocka_unit_test(values_are_checked_against_bounds),
+        cmocka_unit_test(flag_beats_env_beats_file),
+        cmocka_unit_test(bad_sources_are_named),
+        cmocka_unit_test(help_lists_every_option_of_the_command),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
