@@ -21,4 +21,10 @@ meson compile -C build-test
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:print_summary=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
-meson test -C build-test --print-errorlogs --num-processes 2 "$@"
+log=build-test/meson-logs/test-summary.txt
+rc=0
+meson test -C build-test --print-errorlogs --num-processes 2 "$@" 2>&1 | tee "$log" || rc=$?
+ok=$(awk '/^Ok:/ {print $2}' "$log")
+failed=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$log")
+echo "tests: ${ok:-0} passed, ${failed} failed"
+exit $rc
