@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct err e;
-    json_t *in = jsonx_parse_object((const char *)data, size, &e);
+    json_t *in = jsonx_parse((const char *)data, size, &e);
     if (in == NULL)
         return 0;
     struct notice n;

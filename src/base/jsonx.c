@@ -5,19 +5,12 @@
 
 #include "base/utf8.h"
 
-json_t *jsonx_parse_object(const char *buf, size_t len, struct err *e)
+json_t *jsonx_parse(const char *buf, size_t len, struct err *e)
 {
     json_error_t je;
-    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    if (v == NULL) {
+    json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (v == NULL)
         err_set(e, ERR_INVALID, "line %d, column %d: %s", je.line, je.column, je.text);
-        return NULL;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        err_set(e, ERR_INVALID, "the body must be a JSON object");
-        return NULL;
-    }
     return v;
 }
 

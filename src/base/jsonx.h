@@ -8,10 +8,11 @@
 
 #include "base/err.h"
 
-/* Parses exactly one JSON object from buf[0..len). Rejects duplicate keys, NUL characters,
- * invalid UTF-8, trailing data and any top-level value that is not an object. Returns a new
- * reference (the caller decrefs) or NULL with e (ERR_INVALID) saying where parsing failed. */
-json_t *jsonx_parse_object(const char *buf, size_t len, struct err *e);
+/* Parses exactly one JSON value from buf[0..len). Rejects duplicate keys, NUL characters,
+ * invalid UTF-8 and trailing data. Returns a new reference (the caller decrefs) or NULL with e
+ * (ERR_INVALID) saying where parsing failed. Whether the value has the right shape (an object,
+ * say) is the validator's question, answered with 422 rather than 400. */
+json_t *jsonx_parse(const char *buf, size_t len, struct err *e);
 
 /* Fails with ERR_INVALID naming the first member of obj not in allowed (NULL-terminated).
  * where is obj's JSON Pointer ("" for the root). */

@@ -49,10 +49,11 @@ const char *http_header(const struct http_request *req, const char *name);
 /* Query-string argument by name or NULL; *present tells "?a" from absent when non-NULL. */
 const char *http_query(const struct http_request *req, const char *name);
 
-/* Checks that every query argument is in allowed (NULL-terminated). Returns 1, or 0 with
- * *unknown set to the first other argument's name. */
+/* Checks that every query argument is in allowed (NULL-terminated, at most 32 names) and
+ * appears once. Returns 1, or 0 with *bad set to the first unknown or repeated name and
+ * *repeated telling which. */
 int http_query_only(const struct http_request *req, const char *const *allowed,
-                    const char **unknown /* OUT */);
+                    const char **bad /* OUT */, int *repeated /* OUT */);
 
 /* Is the request's Content-Type this media type (parameters such as charset ignored)? */
 int http_content_type_is(const struct http_request *req, const char *media_type);

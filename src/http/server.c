@@ -90,7 +90,9 @@ const char *http_query(const struct http_request *req, const char *name)
 
 struct query_check {
     const char *const *allowed;
-    const char *unknown;
+    const char *bad;
+    int repeated;
+    uint32_t seen; /* bit i: allowed[i] was given */
 };
 
 static enum MHD_Result check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -99,21 +101,30 @@ static enum MHD_Result check_query_arg(void *cls, enum MHD_ValueKind kind, const
     (void)kind;
     (void)value;
     struct query_check *q = cls;
-    for (const char *const *a = q->allowed; *a != NULL; a++)
-        if (strcmp(*a, key) == 0)
-            return MHD_YES;
-    q->unknown = key;
+    for (unsigned i = 0; q->allowed[i] != NULL && i < 32; i++) {
+        if (strcmp(q->allowed[i], key) != 0)
+            continue;
+        if (q->seen & (1u << i)) {
+            q->bad = key;
+            q->repeated = 1;
+            return MHD_NO;
+        }
+        q->seen |= 1u << i;
+        return MHD_YES;
+    }
+    q->bad = key;
     return MHD_NO;
 }
 
-int http_query_only(const struct http_request *req, const char *const *allowed,
-                    const char **unknown)
+int http_query_only(const struct http_request *req, const char *const *allowed, const char **bad,
+                    int *repeated)
 {
     const struct conn_req *cr = req->conn;
-    struct query_check q = {allowed, NULL};
+    struct query_check q = {allowed, NULL, 0, 0};
     MHD_get_connection_values(cr->mhd, MHD_GET_ARGUMENT_KIND, check_query_arg, &q);
-    *unknown = q.unknown;
-    return q.unknown == NULL;
+    *bad = q.bad;
+    *repeated = q.repeated;
+    return q.bad == NULL;
 }
 
 void http_request_suspend(struct http_request *req, http_handler then, void *ctx)

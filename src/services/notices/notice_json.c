@@ -78,6 +78,7 @@ int notice_from_json(const json_t *in, struct notice *n, struct err *e)
     rc = jsonx_get_string(in, "validUntil", 40, "", &until, e);
     if (rc == ERR_INVALID)
         return rc;
+    n->has_valid_until = until != NULL;
     if (until != NULL && clock_parse_rfc3339(until, &n->valid_until_ms) != 0)
         return err_set(e, ERR_INVALID,
                        "/validUntil: must be an RFC 3339 date-time with a zone, e.g. "
@@ -108,7 +109,7 @@ json_t *notice_to_json(const struct notice *n, const char *id, int64_t created_m
     bad |= json_object_set_new(o, "body", text_pair(n->body_ja, n->body_en));
     if (n->district != NULL)
         bad |= json_object_set_new(o, "district", json_string(n->district));
-    if (n->valid_until_ms != 0)
+    if (n->has_valid_until)
         bad |= json_object_set_new(o, "validUntil",
                                    json_string(clock_format_ms(n->valid_until_ms, ts, sizeof ts)));
     bad |= json_object_set_new(o, "createdAt",

@@ -19,7 +19,8 @@ struct notice {
     const char *title_ja, *title_en; /* at least one of each pair */
     const char *body_ja, *body_en;
     const char *district;   /* NULL: the whole city */
-    int64_t valid_until_ms; /* 0: no end */
+    int has_valid_until;    /* 0: no end */
+    int64_t valid_until_ms; /* when has_valid_until */
 };
 
 /* The allowed categories, NULL-terminated. */

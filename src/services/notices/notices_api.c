@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/clock.h"
 #include "base/jsonx.h"
@@ -106,7 +107,7 @@ static int require_operator(struct http_request *req, const struct notices_api *
     }
     const char *auth = http_header(req, "Authorization");
     const char *token = NULL;
-    if (auth != NULL && strncmp(auth, "Bearer ", 7) == 0)
+    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) /* schemes ignore case */
         token = auth + 7;
     unsigned char hash[32];
     if (token != NULL)
@@ -131,7 +132,7 @@ static int post_notice(struct http_request *req, void *ctx)
         return 0;
     }
     struct err e = {0};
-    json_t *body = jsonx_parse_object(req->body, req->body_len, &e);
+    json_t *body = jsonx_parse(req->body, req->body_len, &e);
     if (body == NULL) {
         http_problem(req, "malformed-json", "%s", e.msg);
         return 0;
@@ -243,17 +244,21 @@ static int list_notices(struct http_request *req, void *ctx)
 {
     static const char *const allowed[] = {"limit", "cursor", "category", "district", NULL};
     struct notices_api *api = ctx;
-    const char *unknown = NULL;
-    if (!http_query_only(req, allowed, &unknown)) {
-        http_problem(req, "invalid-parameter", "unknown parameter \"%.40s\"", unknown);
+    const char *bad = NULL;
+    int repeated = 0;
+    if (!http_query_only(req, allowed, &bad, &repeated)) {
+        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
+                     repeated ? "repeated" : "unknown", bad);
         return 0;
     }
     long limit = NOTICES_LIMIT_DEFAULT;
     const char *s = http_query(req, "limit");
     if (s != NULL) {
-        char *end = NULL;
-        limit = strtol(s, &end, 10);
-        if (end == s || *end != '\0' || limit < 1 || limit > NOTICES_LIMIT_MAX) {
+        limit = 0;
+        size_t i = 0;
+        for (; s[i] >= '0' && s[i] <= '9' && i < 4; i++)
+            limit = limit * 10 + (s[i] - '0');
+        if (i == 0 || s[i] != '\0' || limit < 1 || limit > NOTICES_LIMIT_MAX) {
             http_problem(req, "invalid-parameter", "limit must be 1..%d", NOTICES_LIMIT_MAX);
             return 0;
         }

@@ -14,7 +14,7 @@
 
 static int check(const char *text, struct notice *n, struct err *e)
 {
-    json_t *in = jsonx_parse_object(text, strlen(text), e);
+    json_t *in = jsonx_parse(text, strlen(text), e);
     if (in == NULL)
         return -100; /* malformed: not a validation result */
     int rc = notice_from_json(in, n, e);
@@ -29,7 +29,7 @@ static void a_full_notice_is_accepted_and_served(void **state)
         "{\"category\":\"disaster\",\"title\":{\"ja\":\"避難訓練\",\"en\":\"Drill\"},"
         "\"body\":{\"ja\":\"9時開始\",\"en\":\"Starts 9:00\"},\"district\":\"湊\","
         "\"validUntil\":\"2026-12-07T12:00:00+09:00\"}";
-    json_t *in = jsonx_parse_object(text, strlen(text), NULL);
+    json_t *in = jsonx_parse(text, strlen(text), NULL);
     struct notice n;
     struct err e = {0};
     assert_int_equal(notice_from_json(in, &n, &e), 0);
@@ -111,20 +111,26 @@ static void lengths_count_characters_not_bytes(void **state)
 static void malformed_bodies_fail_to_parse(void **state)
 {
     (void)state;
-    const char *bad[] = {"",
-                         "{",
-                         "[]",
-                         "\"x\"",
-                         "{\"a\":1,\"a\":2}",
-                         "{\"a\":\"\\u0000\"}",
-                         "{} trailing",
-                         "{\"a\":\"\xff\"}"};
+    const char *bad[] = {
+        "", "{", "{\"a\":1,\"a\":2}", "{\"a\":\"\\u0000\"}", "{} trailing", "{\"a\":\"\xff\"}"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct err e = {0};
-        json_t *v = jsonx_parse_object(bad[i], strlen(bad[i]), &e);
+        json_t *v = jsonx_parse(bad[i], strlen(bad[i]), &e);
         if (v != NULL)
             fail_msg("case %zu parsed", i);
         assert_int_equal(e.code, ERR_INVALID);
+    }
+}
+
+static void json_that_is_not_an_object_is_invalid(void **state)
+{
+    (void)state;
+    const char *shapes[] = {"[]", "[{\"category\":\"general\"}]", "\"general\"", "42", "null"};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        struct notice n;
+        struct err e = {0};
+        assert_int_equal(check(shapes[i], &n, &e), ERR_INVALID);
+        assert_non_null(strstr(e.msg, "must be a JSON object"));
     }
 }
 
@@ -155,6 +161,7 @@ int main(void)
         cmocka_unit_test(each_fault_is_named),
         cmocka_unit_test(lengths_count_characters_not_bytes),
         cmocka_unit_test(malformed_bodies_fail_to_parse),
+        cmocka_unit_test(json_that_is_not_an_object_is_invalid),
         cmocka_unit_test(cursors_round_trip_and_refuse_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
