@@ -1,6 +1,7 @@
 /* jsonx.c - strict parsing and field validation for JSON received from outside. */
 #include "base/jsonx.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/utf8.h"
@@ -47,6 +48,23 @@ int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const
         return err_set(e, ERR_INVALID, "%s/%s: longer than %zu characters", where, key, max_chars);
     *out = s;
     return 0;
+}
+
+char *jsonx_dumps(const json_t *v, size_t *len)
+{
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+    size_t n = v ? json_dumpb(v, NULL, 0, flags) : 0;
+    char *buf = n ? malloc(n + 1) : NULL;
+    if (buf == NULL)
+        return NULL;
+    if (json_dumpb(v, buf, n, flags) != n) {
+        free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    if (len != NULL)
+        *len = n;
+    return buf;
 }
 
 void jsonx_decref(void *v)

@@ -25,6 +25,13 @@ int jsonx_only_keys(const json_t *obj, const char *const *allowed, const char *w
 int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const char *where,
                      const char **out, struct err *e);
 
+/* Serialises v compactly, members in insertion order, into a malloc'ed NUL-terminated string
+ * (the caller frees it) and sets *len (may be NULL). Returns NULL when out of memory. Use this,
+ * not json_dumps(): jansson 2.14's json_dumps() can drop an object key when an allocation
+ * fails midway and still return the text (found by an allocation-failure test); sizing first
+ * and dumping into a buffer of that size cannot (tests/unit/base/test_jsonx.c). */
+char *jsonx_dumps(const json_t *v, size_t *len);
+
 /* json_decref for arena_defer(), which takes a void (*)(void *). */
 void jsonx_decref(void *v);
 

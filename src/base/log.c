@@ -10,6 +10,7 @@
 
 #include "base/clock.h"
 #include "base/err.h"
+#include "base/jsonx.h"
 
 static _Atomic int current_level = LOGL_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -59,11 +60,11 @@ void log_write(enum log_level level, const char *file, int line, json_t *fields,
         json_decref(fields);
     }
     json_object_set_new(o, "src", json_string(src));
-    char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t n = 0;
+    char *text = jsonx_dumps(o, &n);
     json_decref(o);
     if (text == NULL)
         return;
-    size_t n = strlen(text);
     text[n] = '\n'; /* replaces the NUL; the line is written by length */
     flockfile(stderr);
     fwrite(text, 1, n + 1, stderr);

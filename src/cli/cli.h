@@ -12,4 +12,9 @@ int cli_demo(int argc, char **argv);
 struct config;
 int cli_prepare(struct config *cfg, unsigned command, int argc, char **argv);
 
+/* Opens the store in cfg's data folder (applying migrations). Returns it (the caller closes
+ * it), or NULL after logging why. */
+struct store;
+struct store *cli_open_store(const struct config *cfg);
+
 #endif

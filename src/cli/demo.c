@@ -42,13 +42,10 @@ int cli_demo(int argc, char **argv)
     int rc = cli_prepare(&cfg, CONFIG_CMD_DEMO, argc, argv);
     if (rc != 0)
         return rc == 1 ? 0 : rc;
-    struct err e = {0};
-    struct store *store = NULL;
-    struct store_options so = {cfg.data_dir, (int)cfg.store_batch_max};
-    if (store_open(&store, &so, &e) != 0) {
-        log_error("%s", e.msg);
+    struct store *store = cli_open_store(&cfg);
+    if (store == NULL)
         return 1;
-    }
+    struct err e = {0};
     long long existing = 0;
     rc = store_query(store, "SELECT COUNT(*) FROM notice", NULL, 0, count_row, &existing, &e);
     if (rc == 0 && existing > 0) {

@@ -11,6 +11,7 @@
 #include "base/ids.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "store/store.h"
 
 static void print_usage(FILE *out)
 {
@@ -46,6 +47,18 @@ int cli_prepare(struct config *cfg, unsigned command, int argc, char **argv)
         return 2;
     }
     return 0;
+}
+
+struct store *cli_open_store(const struct config *cfg)
+{
+    struct err e = {0};
+    struct store *store = NULL;
+    struct store_options so = {cfg->data_dir, (int)cfg->store_batch_max};
+    if (store_open(&store, &so, &e) != 0) {
+        log_error("%s", e.msg);
+        return NULL;
+    }
+    return store;
 }
 
 int main(int argc, char **argv)

@@ -44,12 +44,9 @@ int cli_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct err e = {0};
-    struct store *store = NULL;
-    struct store_options so = {cfg.data_dir, (int)cfg.store_batch_max};
-    if (store_open(&store, &so, &e) != 0) {
-        log_error("%s", e.msg);
+    struct store *store = cli_open_store(&cfg);
+    if (store == NULL)
         return 1;
-    }
     if (register_routes(store, &cfg) != 0) {
         log_error("cannot register the routes");
         store_close(store);

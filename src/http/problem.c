@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/jsonx.h"
 #include "base/log.h"
 
 struct problem_type {
@@ -80,7 +81,7 @@ char *http_problem_body(const char *slug, const char *detail, const char *instan
     json_t *o = problem_json(t, detail, instance, request_id);
     if (o == NULL)
         return NULL;
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *s = jsonx_dumps(o, NULL);
     json_decref(o);
     return s;
 }
@@ -106,7 +107,7 @@ void http_problem_at(struct http_request *req, const char *file, int line, const
                   "%s", detail ? detail : t->title);
 
     json_t *o = problem_json(t, detail, req->path, req->request_id);
-    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *text = jsonx_dumps(o, NULL);
     json_decref(o);
     char *copy = text ? arena_strdup(req->arena, text) : NULL;
     free(text);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/jsonx.h"
 #include "http/problem.h"
 
 int http_content_type_is(const struct http_request *req, const char *media_type)
@@ -29,15 +30,15 @@ void http_respond(struct http_request *req, int status, const char *content_type
 
 void http_respond_json(struct http_request *req, int status, json_t *v)
 {
-    size_t len = v ? json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_PRESERVE_ORDER) : 0;
-    char *buf = len ? arena_alloc(req->arena, len) : NULL;
-    if (buf == NULL || json_dumpb(v, buf, len, JSON_COMPACT | JSON_PRESERVE_ORDER) != len) {
-        json_decref(v);
+    size_t len = 0;
+    char *text = jsonx_dumps(v, &len);
+    json_decref(v);
+    if (text == NULL || arena_defer(req->arena, free, text) != 0) {
+        free(text);
         http_problem(req, "internal-error", "the response could not be serialised");
         return;
     }
-    json_decref(v);
-    http_respond(req, status, "application/json", buf, len);
+    http_respond(req, status, "application/json", text, len);
 }
 
 void http_set_header(struct http_request *req, const char *name, const char *value)

@@ -86,13 +86,17 @@ int notice_from_json(const json_t *in, struct notice *n, struct err *e)
     return 0;
 }
 
+/* {"ja": ja, "en": en} without the absent ones; NULL when out of memory (never half-built). */
 static json_t *text_pair(const char *ja, const char *en)
 {
     json_t *o = json_object();
-    if (o != NULL && ja != NULL)
-        json_object_set_new(o, "ja", json_string(ja));
-    if (o != NULL && en != NULL)
-        json_object_set_new(o, "en", json_string(en));
+    if (o == NULL)
+        return NULL;
+    if ((ja != NULL && json_object_set_new(o, "ja", json_string(ja)) != 0) ||
+        (en != NULL && json_object_set_new(o, "en", json_string(en)) != 0)) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 

@@ -56,11 +56,10 @@ static int prepare_write(struct notice_write *w, const struct notice *n)
     w->category = n->category;
     w->district = n->district;
     json_t *doc = notice_to_json(n, w->id, w->created_ms);
-    w->doc = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    w->doc = jsonx_dumps(doc, &w->doc_len);
     json_decref(doc);
     if (w->doc == NULL)
         return ERR_NOMEM;
-    w->doc_len = strlen(w->doc);
     return 0;
 }
 

@@ -154,6 +154,56 @@ static void cursors_round_trip_and_refuse_garbage(void **state)
         assert_int_equal(notice_cursor_parse(bad[i], &ms, id), ERR_INVALID);
 }
 
+/* jansson's allocator, failing the n-th allocation from now on (-1: never) */
+static long alloc_fail_at = -1, alloc_count;
+static void *failing_malloc(size_t size)
+{
+    if (alloc_fail_at >= 0 && alloc_count++ == alloc_fail_at)
+        return NULL;
+    return malloc(size);
+}
+
+/* Parse, validate, build and serialise with every allocation failing in turn: each run either fails
+ * cleanly (NULL, no leak: ASan checks) or yields exactly the document of the run without
+ * failures, never a half-built one. */
+static void survives_every_allocation_failure(void **state)
+{
+    (void)state;
+    const char *text = "{\"category\":\"disaster\",\"title\":{\"ja\":\"避難\",\"en\":\"Drill\"},"
+                       "\"body\":{\"ja\":\"9時\",\"en\":\"9:00\"},\"district\":\"湊\","
+                       "\"validUntil\":\"2026-12-07T12:00:00+09:00\"}";
+    json_set_alloc_funcs(failing_malloc, free);
+    char *reference = NULL;
+    int completed = 0;
+    for (long n = -1; !completed && n < 1000; n++) {
+        alloc_fail_at = n;
+        alloc_count = 0;
+        struct err e = {0};
+        json_t *in = jsonx_parse(text, strlen(text), &e);
+        if (in == NULL)
+            continue;
+        struct notice nt;
+        json_t *out = NULL;
+        if (notice_from_json(in, &nt, &e) == 0)
+            out = notice_to_json(&nt, "0123456789abcdefghjkmnpqrs", 1796083200000LL);
+        char *dump = out ? jsonx_dumps(out, NULL) : NULL; /* as the stored document is made */
+        long used = alloc_count;
+        if (n == -1) {
+            assert_non_null(dump);
+            reference = strdup(dump);
+        } else if (dump != NULL) {
+            assert_string_equal(dump, reference);
+            completed = used <= n; /* no allocation was failed: every point is covered */
+        }
+        free(dump);
+        json_decref(out);
+        json_decref(in);
+    }
+    json_set_alloc_funcs(malloc, free);
+    assert_true(completed);
+    free(reference);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +213,7 @@ int main(void)
         cmocka_unit_test(malformed_bodies_fail_to_parse),
         cmocka_unit_test(json_that_is_not_an_object_is_invalid),
         cmocka_unit_test(cursors_round_trip_and_refuse_garbage),
+        cmocka_unit_test(survives_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,94 @@
+/* test_jsonx.c - strict JSON input (duplicates, NUL, trailing data), member checks that name
+ * the member, and serialisation that fails whole or not at all under allocation failure. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base/jsonx.h"
+
+static void parse_is_strict(void **state)
+{
+    (void)state;
+    struct err e = {0};
+    json_t *v = jsonx_parse("{\"a\":[1,2]}", 11, &e);
+    assert_non_null(v);
+    json_decref(v);
+    v = jsonx_parse("[1]", 3, &e); /* any value parses; its shape is the validator's question */
+    assert_true(json_is_array(v));
+    json_decref(v);
+    const char *bad[] = {"{\"a\":1,\"a\":2}", "{\"a\":\"\\u0000\"}", "{} {}", "{", "\xff"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_null(jsonx_parse(bad[i], strlen(bad[i]), &e));
+        assert_int_equal(e.code, ERR_INVALID);
+        assert_non_null(strstr(e.msg, "line 1"));
+    }
+}
+
+static void members_are_checked_by_name(void **state)
+{
+    (void)state;
+    static const char *const allowed[] = {"ja", "en", NULL};
+    struct err e = {0};
+    json_t *o = json_pack("{s:s, s:s, s:i}", "ja", "湊", "en", "", "n", 1);
+    assert_int_equal(jsonx_only_keys(o, allowed, "/title", &e), ERR_INVALID);
+    assert_string_equal(e.msg, "/title/n: unknown member");
+    const char *s = NULL;
+    assert_int_equal(jsonx_get_string(o, "ja", 1, "/title", &s, &e), 0);
+    assert_string_equal(s, "湊"); /* one character, three bytes */
+    assert_int_equal(jsonx_get_string(o, "en", 5, "/title", &s, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "/title/en: must not be empty");
+    assert_int_equal(jsonx_get_string(o, "n", 5, "/title", &s, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "/title/n: must be a string");
+    assert_int_equal(jsonx_get_string(o, "fr", 5, "/title", &s, &e), ERR_NOTFOUND);
+    assert_null(s);
+    json_decref(o);
+}
+
+static long fail_at = -1, count;
+static void *failing_malloc(size_t size)
+{
+    if (fail_at >= 0 && count++ == fail_at)
+        return NULL;
+    return malloc(size);
+}
+
+static void dumps_fails_whole_under_allocation_failure(void **state)
+{
+    (void)state;
+    json_t *o = json_pack("{s:s, s:{s:s, s:s}, s:s, s:[i,i]}", "id", "0123", "title", "ja", "避難",
+                          "en", "Drill", "createdAt", "2026-12-01T00:00:00.000Z", "n", 1, 2);
+    size_t len = 0;
+    char *reference = jsonx_dumps(o, &len);
+    assert_string_equal(reference, "{\"id\":\"0123\",\"title\":{\"ja\":\"避難\",\"en\":\"Drill\"},"
+                                   "\"createdAt\":\"2026-12-01T00:00:00.000Z\",\"n\":[1,2]}");
+    assert_int_equal(len, strlen(reference));
+    json_set_alloc_funcs(failing_malloc, free);
+    for (long n = 0; n < 64; n++) {
+        fail_at = n;
+        count = 0;
+        char *d = jsonx_dumps(o, NULL);
+        fail_at = -1;
+        if (d != NULL)
+            assert_string_equal(d, reference);
+        free(d);
+    }
+    json_set_alloc_funcs(malloc, free);
+    assert_null(jsonx_dumps(NULL, NULL));
+    free(reference);
+    json_decref(o);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parse_is_strict),
+        cmocka_unit_test(members_are_checked_by_name),
+        cmocka_unit_test(dumps_fails_whole_under_allocation_failure),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
