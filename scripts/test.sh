@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - README command 2: every test suite (unit, api, fuzz regression, style) under
-# AddressSanitizer and UndefinedBehaviorSanitizer, built with clang; plus a warning-clean gcc build.
+# AddressSanitizer and UndefinedBehaviorSanitizer, built with clang; the unit and API suites
+# again under ThreadSanitizer (the server and store are multi-threaded); a warning-clean gcc build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,12 +20,24 @@ if [ ! -d build-test ]; then
 fi
 meson compile -C build-test
 
+# clang with ThreadSanitizer: data races in the server, the store writer and their hand-offs
+if [ ! -d build-tsan ]; then
+  CC=clang meson setup build-tsan --buildtype=debug -Db_sanitize=thread -Db_lundef=false
+fi
+meson compile -C build-tsan
+
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:print_summary=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 log=build-test/meson-logs/test-summary.txt
 rc=0
 meson test -C build-test --print-errorlogs --num-processes 2 "$@" 2>&1 | tee "$log" || rc=$?
-ok=$(awk '/^Ok:/ {print $2}' "$log")
-failed=$(awk '/^(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$log")
-echo "tests: ${ok:-0} passed, ${failed} failed"
+# ThreadSanitizer run of the suites with threads in them (skipped when a suite was named)
+if [ $# -eq 0 ]; then
+  meson test -C build-tsan --print-errorlogs --num-processes 2 --suite unit --suite api 2>&1 |
+    sed 's/^/tsan: /' | tee -a "$log" || rc=$?
+fi
+ok=$(awk '/^(tsan: )?Ok:/ {n += $NF} END {print n + 0}' "$log")
+failed=$(awk '/^(tsan: )?(Fail|Timeout|Unexpected Pass):/ {n += $NF} END {print n + 0}' "$log")
+echo "tests: ${ok} passed, ${failed} failed"
 exit $rc

@@ -2,6 +2,7 @@
  * SIGTERM or SIGINT, then drains in-flight requests and flushes the writer before exiting. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -68,7 +69,7 @@ int cli_serve(int argc, char **argv)
         store_close(store);
         return 1;
     }
-    ops.server = server;
+    atomic_store(&ops.server, server);
     int port = http_server_port(server);
     LOG_AT(LOGL_INFO,
            json_pack("{s:s, s:i, s:i, s:s, s:i}", "listen", cfg.listen, "port", port, "threads",

@@ -17,7 +17,8 @@ static int count_row(const struct store_row *row, void *ctx)
 static int get_health(struct http_request *req, void *ctx)
 {
     struct http_ops *ops = ctx;
-    if (ops->server != NULL && http_server_draining(ops->server)) {
+    struct http_server *server = atomic_load(&ops->server);
+    if (server != NULL && http_server_draining(server)) {
         http_problem(req, "unavailable", "the server is shutting down");
         return 0;
     }
@@ -44,7 +45,8 @@ static int get_metrics(struct http_request *req, void *ctx)
     if (out == NULL)
         return -1;
     double uptime = (double)(clock_mono_ns() - ops->started_ns) / 1e9;
-    http_metrics_render(out, ops->router, ops->server, store_metrics(ops->store), uptime);
+    http_metrics_render(out, ops->router, atomic_load(&ops->server), store_metrics(ops->store),
+                        uptime);
     fclose(out);
     if (text == NULL || arena_defer(req->arena, free, text) != 0) {
         free(text);

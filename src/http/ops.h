@@ -2,6 +2,7 @@
 #ifndef COS_HTTP_OPS_H
 #define COS_HTTP_OPS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "http/router.h"
@@ -10,7 +11,7 @@
 
 struct http_ops {
     struct http_router *router;
-    struct http_server *server; /* set once the server has started */
+    _Atomic(struct http_server *) server; /* set once the server has started */
     struct store *store;
     uint64_t started_ns;
 };
