@@ -1,15 +1,57 @@
 /* jsonx.c - strict parsing and field validation for JSON received from outside. */
 #include "base/jsonx.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/utf8.h"
 
+/* ---- allocation tracking ---- */
+
+static void *(*_Atomic underlying_malloc)(size_t) = malloc;
+static _Thread_local unsigned long alloc_failures; /* on this thread, ever */
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+
+static void *tracked_malloc(size_t size)
+{
+    void *p = atomic_load(&underlying_malloc)(size);
+    if (p == NULL)
+        alloc_failures++;
+    return p;
+}
+
+static void install_tracking(void)
+{
+    json_set_alloc_funcs(tracked_malloc, free);
+}
+
+void jsonx_init(void)
+{
+    pthread_once(&alloc_once, install_tracking);
+}
+
+void jsonx_set_malloc(void *(*fn)(size_t))
+{
+    jsonx_init();
+    atomic_store(&underlying_malloc, fn ? fn : malloc);
+}
+
+/* ---- parsing ---- */
+
 json_t *jsonx_parse(const char *buf, size_t len, struct err *e)
 {
+    jsonx_init();
+    unsigned long failures = alloc_failures;
     json_error_t je;
+    memset(&je, 0, sizeof je);
     json_t *v = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    if (alloc_failures != failures) { /* whatever came back may have lost characters */
+        json_decref(v);
+        err_set(e, ERR_NOMEM, "out of memory while parsing JSON");
+        return NULL;
+    }
     if (v == NULL)
         err_set(e, ERR_INVALID, "line %d, column %d: %s", je.line, je.column, je.text);
     return v;
@@ -53,11 +95,13 @@ int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const
 char *jsonx_dumps(const json_t *v, size_t *len)
 {
     const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+    jsonx_init();
+    unsigned long failures = alloc_failures;
     size_t n = v ? json_dumpb(v, NULL, 0, flags) : 0;
     char *buf = n ? malloc(n + 1) : NULL;
     if (buf == NULL)
         return NULL;
-    if (json_dumpb(v, buf, n, flags) != n) {
+    if (json_dumpb(v, buf, n, flags) != n || alloc_failures != failures) {
         free(buf);
         return NULL;
     }

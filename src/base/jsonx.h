@@ -8,10 +8,20 @@
 
 #include "base/err.h"
 
+/* Routes jansson's allocations through a wrapper that counts failures per thread, so that
+ * jsonx_parse() and jsonx_dumps() can refuse a result made while an allocation failed: jansson
+ * 2.14 then silently drops a character of a string ("title" -> "itle") or an object key and
+ * still returns the value. Idempotent and thread-safe; the jsonx functions call it themselves. */
+void jsonx_init(void);
+
+/* For tests: the allocator behind the wrapper (NULL: malloc again). */
+void jsonx_set_malloc(void *(*fn)(size_t));
+
 /* Parses exactly one JSON value from buf[0..len). Rejects duplicate keys, NUL characters,
  * invalid UTF-8 and trailing data. Returns a new reference (the caller decrefs) or NULL with e
- * (ERR_INVALID) saying where parsing failed. Whether the value has the right shape (an object,
- * say) is the validator's question, answered with 422 rather than 400. */
+ * saying why: ERR_INVALID where parsing failed, ERR_NOMEM when memory ran out (then the input
+ * may be fine). Whether the value has the right shape (an object, say) is the validator's
+ * question, answered with 422 rather than 400. */
 json_t *jsonx_parse(const char *buf, size_t len, struct err *e);
 
 /* Fails with ERR_INVALID naming the first member of obj not in allowed (NULL-terminated).
@@ -28,8 +38,8 @@ int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const
 /* Serialises v compactly, members in insertion order, into a malloc'ed NUL-terminated string
  * (the caller frees it) and sets *len (may be NULL). Returns NULL when out of memory. Use this,
  * not json_dumps(): jansson 2.14's json_dumps() can drop an object key when an allocation
- * fails midway and still return the text (found by an allocation-failure test); sizing first
- * and dumping into a buffer of that size cannot (tests/unit/base/test_jsonx.c). */
+ * fails midway and still return the text; here the text is sized first, dumped into a buffer
+ * of that size, and refused if any allocation failed meanwhile (tests/unit/base/test_jsonx.c). */
 char *jsonx_dumps(const json_t *v, size_t *len);
 
 /* json_decref for arena_defer(), which takes a void (*)(void *). */

@@ -133,7 +133,10 @@ static int post_notice(struct http_request *req, void *ctx)
     struct err e = {0};
     json_t *body = jsonx_parse(req->body, req->body_len, &e);
     if (body == NULL) {
-        http_problem(req, "malformed-json", "%s", e.msg);
+        if (e.code == ERR_NOMEM)
+            http_problem(req, "unavailable", "the server is short of memory; try again");
+        else
+            http_problem(req, "malformed-json", "%s", e.msg);
         return 0;
     }
     if (arena_defer(req->arena, jsonx_decref, body) != 0) {

@@ -57,6 +57,36 @@ static void *failing_malloc(size_t size)
     return malloc(size);
 }
 
+/* jansson 2.14 drops a character of a long string when its buffer cannot grow, and returns the
+ * value anyway; jsonx_parse() must refuse such a value instead */
+static void parse_fails_whole_under_allocation_failure(void **state)
+{
+    (void)state;
+    const char *text = "{\"title\":{\"en\":\"A rather long title that needs the buffer to "
+                       "grow\"},\"n\":123456789012345678,\"list\":[\"one\",\"two\"]}";
+    json_t *reference = jsonx_parse(text, strlen(text), NULL);
+    assert_non_null(reference);
+    jsonx_set_malloc(failing_malloc);
+    int refused = 0;
+    for (long n = 0; n < 64; n++) {
+        fail_at = n;
+        count = 0;
+        struct err e = {0};
+        json_t *v = jsonx_parse(text, strlen(text), &e);
+        fail_at = -1;
+        if (v == NULL) {
+            assert_int_equal(e.code, ERR_NOMEM);
+            refused++;
+        } else {
+            assert_true(json_equal(v, reference));
+        }
+        json_decref(v);
+    }
+    jsonx_set_malloc(NULL);
+    assert_true(refused > 0);
+    json_decref(reference);
+}
+
 static void dumps_fails_whole_under_allocation_failure(void **state)
 {
     (void)state;
@@ -67,7 +97,7 @@ static void dumps_fails_whole_under_allocation_failure(void **state)
     assert_string_equal(reference, "{\"id\":\"0123\",\"title\":{\"ja\":\"避難\",\"en\":\"Drill\"},"
                                    "\"createdAt\":\"2026-12-01T00:00:00.000Z\",\"n\":[1,2]}");
     assert_int_equal(len, strlen(reference));
-    json_set_alloc_funcs(failing_malloc, free);
+    jsonx_set_malloc(failing_malloc);
     for (long n = 0; n < 64; n++) {
         fail_at = n;
         count = 0;
@@ -77,7 +107,7 @@ static void dumps_fails_whole_under_allocation_failure(void **state)
             assert_string_equal(d, reference);
         free(d);
     }
-    json_set_alloc_funcs(malloc, free);
+    jsonx_set_malloc(NULL);
     assert_null(jsonx_dumps(NULL, NULL));
     free(reference);
     json_decref(o);
@@ -88,6 +118,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_is_strict),
         cmocka_unit_test(members_are_checked_by_name),
+        cmocka_unit_test(parse_fails_whole_under_allocation_failure),
         cmocka_unit_test(dumps_fails_whole_under_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
