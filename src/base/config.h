@@ -44,7 +44,8 @@ struct config_option {
 #define CONFIG_CMD_SERVE   1u
 #define CONFIG_CMD_MIGRATE 2u
 #define CONFIG_CMD_DEMO    4u
-#define CONFIG_CMD_ALL     7u
+#define CONFIG_CMD_ADMIN   8u /* user, org, client: administration of the identity records */
+#define CONFIG_CMD_ALL     15u
 
 /* The table itself, terminated by a row with name NULL. */
 extern const struct config_option config_options[];

@@ -7,6 +7,12 @@ int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 
+/* `cityos user|org|client <verb> ...` (identity_cmds.c): add people, roles, family links,
+ * organisations and OAuth clients. argv starts at the verb. */
+int cli_user(int argc, char **argv);
+int cli_org(int argc, char **argv);
+int cli_client(int argc, char **argv);
+
 /* Loads the configuration for a subcommand, sets the log level and initialises libsodium.
  * Returns 0, 1 when --help was printed (exit 0), or 2 after printing the error. */
 struct config;

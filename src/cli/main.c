@@ -20,6 +20,9 @@ static void print_usage(FILE *out)
                  "  serve     run the HTTP server (the City OS APIs)\n"
                  "  migrate   create or upgrade the database in the data folder, then exit\n"
                  "  demo      seed the data folder with demonstration data, then exit\n"
+                 "  user      add a person, a practitioner role or a family link\n"
+                 "  org       add an organisation\n"
+                 "  client    register an OAuth client\n"
                  "  version   print the version and the libraries in use\n\n"
                  "`cityos <command> --help` lists that command's options.\n");
 }
@@ -75,6 +78,12 @@ int main(int argc, char **argv)
         return cli_migrate(argc - 2, argv + 2);
     if (strcmp(cmd, "demo") == 0)
         return cli_demo(argc - 2, argv + 2);
+    if (strcmp(cmd, "user") == 0)
+        return cli_user(argc - 2, argv + 2);
+    if (strcmp(cmd, "org") == 0)
+        return cli_org(argc - 2, argv + 2);
+    if (strcmp(cmd, "client") == 0)
+        return cli_client(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return print_version();
     fprintf(stderr, "cityos: unknown command \"%s\"\n\n", cmd);

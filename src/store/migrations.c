@@ -12,6 +12,60 @@ static const struct store__migration migrations[] = {
                "category TEXT NOT NULL, district TEXT, doc TEXT NOT NULL);"
                "CREATE INDEX notice_by_created ON notice (created_ms DESC, id DESC);",
     },
+    {
+        /* the regional ID: people, organisations, practitioner roles, family links, OAuth
+         * clients (docs/internals/identity.md). Coordinates are integer micro-degrees. */
+        .version = 2,
+        .name = "identity",
+        .sql = "CREATE TABLE person (id TEXT PRIMARY KEY, family_name_kanji TEXT NOT NULL, "
+               "given_name_kanji TEXT NOT NULL, family_name_kana TEXT NOT NULL, "
+               "given_name_kana TEXT NOT NULL, "
+               "birth_date TEXT NOT NULL CHECK (length(birth_date) = 10), "
+               "sex TEXT NOT NULL CHECK (sex IN ('male', 'female', 'other', 'unknown')), "
+               "district TEXT NOT NULL, "
+               "lat_e6 BIGINT CHECK (lat_e6 BETWEEN -90000000 AND 90000000), "
+               "lon_e6 BIGINT CHECK (lon_e6 BETWEEN -180000000 AND 180000000), "
+               "phone TEXT, email TEXT CHECK (email = lower(email)), "
+               "assurance TEXT NOT NULL CHECK (assurance IN ('self', 'in_person', 'card')), "
+               "password_hash TEXT, totp_secret TEXT, "
+               "failed_logins INTEGER NOT NULL DEFAULT 0, "
+               "locked_until_ms BIGINT NOT NULL DEFAULT 0, "
+               "created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, "
+               "CHECK ((lat_e6 IS NULL) = (lon_e6 IS NULL)));"
+               "CREATE UNIQUE INDEX person_by_email ON person (email);"
+               "CREATE TABLE organisation (id TEXT PRIMARY KEY, "
+               "kind TEXT NOT NULL CHECK (kind IN ('clinic', 'hospital', 'pharmacy', "
+               "'care_home', 'school', 'taxi_company', 'city_office', 'research_body')), "
+               "name_ja TEXT NOT NULL, name_en TEXT, district TEXT NOT NULL, address TEXT, "
+               "lat_e6 BIGINT CHECK (lat_e6 BETWEEN -90000000 AND 90000000), "
+               "lon_e6 BIGINT CHECK (lon_e6 BETWEEN -180000000 AND 180000000), "
+               "created_ms BIGINT NOT NULL, "
+               "CHECK ((lat_e6 IS NULL) = (lon_e6 IS NULL)));"
+               "CREATE TABLE practitioner_role (id TEXT PRIMARY KEY, "
+               "person_id TEXT NOT NULL REFERENCES person (id), "
+               "org_id TEXT NOT NULL REFERENCES organisation (id), "
+               "role TEXT NOT NULL CHECK (role IN ('doctor', 'nurse', 'pharmacist', "
+               "'care_worker', 'dispatcher', 'clerk', 'city_administrator', 'auditor')), "
+               "active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)), "
+               "created_ms BIGINT NOT NULL, UNIQUE (person_id, org_id, role));"
+               "CREATE INDEX practitioner_role_by_org ON practitioner_role (org_id);"
+               "CREATE TABLE family_link (id TEXT PRIMARY KEY, "
+               "subject_id TEXT NOT NULL REFERENCES person (id), "
+               "delegate_id TEXT NOT NULL REFERENCES person (id), rights TEXT NOT NULL, "
+               "kind TEXT NOT NULL CHECK (kind IN ('family', 'guardian')), "
+               "valid_from_ms BIGINT NOT NULL, valid_until_ms BIGINT, "
+               "created_ms BIGINT NOT NULL, CHECK (subject_id <> delegate_id), "
+               "CHECK (valid_until_ms IS NULL OR valid_until_ms > valid_from_ms));"
+               "CREATE INDEX family_link_by_delegate ON family_link (delegate_id, created_ms);"
+               "CREATE INDEX family_link_by_subject ON family_link (subject_id);"
+               "CREATE TABLE oauth_client (id TEXT PRIMARY KEY, name TEXT NOT NULL, "
+               "kind TEXT NOT NULL CHECK (kind IN ('public', 'confidential')), "
+               "secret_hash TEXT, redirect_uris TEXT NOT NULL, allowed_scopes TEXT NOT NULL, "
+               "grant_types TEXT NOT NULL, org_id TEXT REFERENCES organisation (id), "
+               "created_ms BIGINT NOT NULL, "
+               "CHECK ((kind = 'confidential') = (secret_hash IS NOT NULL)));"
+               "CREATE INDEX oauth_client_by_org ON oauth_client (org_id);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)
