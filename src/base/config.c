@@ -41,6 +41,8 @@ const struct config_option config_options[] = {
     {"admin-token", CONFIG_STRING, "", 0, CONFIG_STR_MAX - 1, NULL, "CITYOS_ADMIN_TOKEN",
      "bootstrap operator token for admin writes (at least 32 characters; empty disables them)",
      OPT(admin_token), CONFIG_CMD_SERVE, 1},
+    {"issuer", CONFIG_STRING, "http://localhost:8080", 1, CONFIG_STR_MAX - 1, NULL, "CITYOS_ISSUER",
+     "public base URL of this server, the OpenID issuer", OPT(issuer), CONFIG_CMD_SERVE, 0},
     {NULL, CONFIG_STRING, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 
@@ -251,6 +253,39 @@ static int each_flag(struct config *c, unsigned command, int argc, char **argv, 
     return 0;
 }
 
+/* The OpenID issuer (OIDC Discovery section 3, RFC 8414 section 2): https with a host, or plain
+ * http only on this machine (http://localhost, http://127.0.0.1, with an optional port), and no
+ * trailing slash, query, fragment, user info, space or control character. */
+static int check_issuer(const char *iss, struct err *e)
+{
+    static const char *const local[] = {"http://localhost", "http://127.0.0.1", NULL};
+    const char *host = NULL;
+    if (strncmp(iss, "https://", 8) == 0)
+        host = iss + 8;
+    for (size_t i = 0; host == NULL && local[i] != NULL; i++) {
+        size_t n = strlen(local[i]);
+        if (strncmp(iss, local[i], n) == 0 && (iss[n] == '\0' || iss[n] == ':' || iss[n] == '/'))
+            host = iss + 7;
+    }
+    if (host == NULL)
+        return err_set(e, ERR_INVALID,
+                       "--issuer must start with https:// (or be http://localhost or "
+                       "http://127.0.0.1), not \"%.60s\"",
+                       iss);
+    if (host[0] == '\0' || host[0] == '/' || host[0] == ':')
+        return err_set(e, ERR_INVALID, "--issuer needs a host");
+    for (const char *p = iss; *p != '\0'; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch <= 0x20 || ch >= 0x7f || ch == '?' || ch == '#' || ch == '@' || ch == '\\')
+            return err_set(e, ERR_INVALID,
+                           "--issuer must have no query, fragment, user info, space or "
+                           "non-ASCII character");
+    }
+    if (iss[strlen(iss) - 1] == '/')
+        return err_set(e, ERR_INVALID, "--issuer must not end with a slash");
+    return 0;
+}
+
 int config_load(struct config *c, unsigned command, int argc, char **argv, FILE *out, struct err *e)
 {
     for (int i = 0; i < argc; i++) {
@@ -277,6 +312,8 @@ int config_load(struct config *c, unsigned command, int argc, char **argv, FILE 
         return rc;
     if (c->admin_token[0] != '\0' && strlen(c->admin_token) < 32)
         return err_set(e, ERR_INVALID, "--admin-token must have at least 32 characters");
+    if ((command & CONFIG_CMD_SERVE) != 0 && (rc = check_issuer(c->issuer, e)) != 0)
+        return rc;
     return 0;
 }
 

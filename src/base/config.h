@@ -24,6 +24,7 @@ struct config {
     long long store_batch_max;
     char log_level[16];
     char admin_token[CONFIG_STR_MAX];
+    char issuer[CONFIG_STR_MAX]; /* the OpenID issuer: public base URL, no trailing slash */
 };
 
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_SIZE, CONFIG_SECONDS, CONFIG_ENUM };

@@ -13,6 +13,9 @@ int cli_user(int argc, char **argv);
 int cli_org(int argc, char **argv);
 int cli_client(int argc, char **argv);
 
+/* `cityos keys rotate` (keys_cmd.c): a new signing key, optionally retiring old ones. */
+int cli_keys(int argc, char **argv);
+
 /* Loads the configuration for a subcommand, sets the log level and initialises libsodium.
  * Returns 0, 1 when --help was printed (exit 0), or 2 after printing the error. */
 struct config;

@@ -23,6 +23,7 @@ static void print_usage(FILE *out)
                  "  user      add a person, a practitioner role or a family link\n"
                  "  org       add an organisation\n"
                  "  client    register an OAuth client\n"
+                 "  keys      rotate the OpenID signing keys (keys rotate --help)\n"
                  "  version   print the version and the libraries in use\n\n"
                  "`cityos <command> --help` lists that command's options.\n");
 }
@@ -84,6 +85,8 @@ int main(int argc, char **argv)
         return cli_org(argc - 2, argv + 2);
     if (strcmp(cmd, "client") == 0)
         return cli_client(argc - 2, argv + 2);
+    if (strcmp(cmd, "keys") == 0)
+        return cli_keys(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return print_version();
     fprintf(stderr, "cityos: unknown command \"%s\"\n\n", cmd);

@@ -11,6 +11,9 @@
 #include "cli/cli.h"
 #include "http/ops.h"
 #include "http/server.h"
+#include "identity/oauth_api.h"
+#include "identity/discovery.h"
+#include "identity/keys.h"
 #include "services/notices/notices_api.h"
 #include "store/store.h"
 
@@ -18,6 +21,8 @@
 static struct http_router router;
 static struct http_ops ops;
 static struct notices_api notices;
+static struct oauth_api oauth;
+static struct id_discovery discovery;
 
 static int register_routes(struct store *s, const struct config *cfg)
 {
@@ -26,6 +31,10 @@ static int register_routes(struct store *s, const struct config *cfg)
     int rc = http_ops_register(&router, &ops);
     if (rc == 0)
         rc = notices_api_register(&router, &notices, s, cfg->admin_token);
+    if (rc == 0)
+        rc = oauth_api_register(&router, &oauth, s);
+    if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)
+        rc = id_discovery_register(&router, &discovery);
     return rc;
 }
 
@@ -48,8 +57,14 @@ int cli_serve(int argc, char **argv)
     struct store *store = cli_open_store(&cfg);
     if (store == NULL)
         return 1;
+    if (id_keys_open(cfg.data_dir, &e) != 0) {
+        log_error("%s", e.msg);
+        store_close(store);
+        return 1;
+    }
     if (register_routes(store, &cfg) != 0) {
         log_error("cannot register the routes");
+        id_keys_close();
         store_close(store);
         return 1;
     }
@@ -66,6 +81,7 @@ int cli_serve(int argc, char **argv)
     struct http_server *server = NULL;
     if (http_server_start(&server, &ho, &router, &e) != 0) {
         log_error("%s", e.msg);
+        id_keys_close();
         store_close(store);
         return 1;
     }
@@ -84,6 +100,8 @@ int cli_serve(int argc, char **argv)
     if (left > 0)
         log_warn("%llu requests still in flight after the grace period", (unsigned long long)left);
     http_server_stop(server);
+    id_discovery_release(&discovery);
+    id_keys_close();
     store_close(store);
     log_info("stopped");
     return 0;

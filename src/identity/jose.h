@@ -46,8 +46,8 @@ void id_jose_key_wipe(struct id_jose_key *k);
  *   {"kty":"OKP","crv":"Ed25519","kid":"...","x":"...","d":"...","created_ms":N}
  * with d the base64url private seed. Returns a malloc'ed NUL-terminated string holding the
  * secret, or NULL when out of memory. The caller stores it and releases it with
- * id_jose_secret_free(). Storing it is the caller's job; the store step will keep it encrypted
- * at rest (it is a bare secret here). */
+ * id_jose_secret_free(). Storing it is the caller's job: keys.c keeps the keys in a file of
+ * mode 0600 in the data folder, outside the database (docs/internals/discovery.md says why). */
 char *id_jose_key_to_json(const struct id_jose_key *k);
 
 /* Reads the storage form back into *k. Strict: exactly the members above, kty "OKP", crv

@@ -66,6 +66,17 @@ static const struct store__migration migrations[] = {
                "CHECK ((kind = 'confidential') = (secret_hash IS NOT NULL)));"
                "CREATE INDEX oauth_client_by_org ON oauth_client (org_id);",
     },
+    {
+        .version = 3,
+        .name = "tokens",
+        .sql = "CREATE TABLE access_token (hash TEXT PRIMARY KEY CHECK (length(hash) = 64), "
+               "client_id TEXT NOT NULL REFERENCES oauth_client (id), "
+               "subject_id TEXT REFERENCES person (id), scope TEXT NOT NULL, "
+               "audience TEXT NOT NULL, grant_id TEXT, issued_ms BIGINT NOT NULL, "
+               "expires_ms BIGINT NOT NULL, revoked_ms BIGINT, "
+               "CHECK (expires_ms > issued_ms));"
+               "CREATE INDEX access_token_by_expiry ON access_token (expires_ms);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)
