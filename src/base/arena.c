@@ -122,6 +122,22 @@ void *arena_zalloc(struct arena *a, size_t size)
     return p;
 }
 
+void *arena_array_reserve(struct arena *a, void *items, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return items;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    if (elem == 0 || ncap > ARENA_MAX_ALLOC / elem)
+        return NULL;
+    void *grown = arena_alloc(a, ncap * elem);
+    if (grown == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(grown, items, n * elem);
+    *cap = ncap;
+    return grown;
+}
+
 char *arena_strndup(struct arena *a, const char *s, size_t n)
 {
     size_t len = strnlen(s, n);

@@ -20,6 +20,12 @@ void arena_free(struct arena *a);
 void *arena_alloc(struct arena *a, size_t size);
 void *arena_zalloc(struct arena *a, size_t size);
 
+/* Makes room for one more element in a growing array held in the arena: when *n == *cap,
+ * copies the n elements of size elem to a new block of twice the capacity (8 at first) and
+ * returns it, updating *cap; otherwise returns items unchanged. NULL when out of memory (items
+ * stays valid). */
+void *arena_array_reserve(struct arena *a, void *items, size_t n, size_t *cap, size_t elem);
+
 /* Copies of strings, owned by the arena. NULL when out of memory. */
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);

@@ -372,24 +372,42 @@ static int post_token(struct http_request *req, void *ctx)
     return 0;
 }
 
+/* The common start of introspection and revocation: a strict form, an authenticated client
+ * and a `token` parameter. Returns the call and sets *token, or NULL with *status 0 (the answer
+ * is set) or -1 (out of memory). */
+static struct oauth_call *begin_token_call(struct http_request *req, struct oauth_api *api,
+                                           const char **token, int *status)
+{
+    *status = -1;
+    struct oauth_call *c = arena_zalloc(req->arena, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    int ok = read_form(req, c);
+    if (ok <= 0) {
+        *status = ok;
+        return NULL;
+    }
+    *status = 0;
+    if (!authenticate_client(req, api->store, c, 0))
+        return NULL;
+    *token = http_form_get(&c->form, "token");
+    if (*token == NULL) {
+        oauth_error(req, 400, "invalid_request", "token is required");
+        return NULL;
+    }
+    return c;
+}
+
 /* ---- POST /oauth/introspect (RFC 7662) ---- */
 
 static int post_introspect(struct http_request *req, void *ctx)
 {
     struct oauth_api *api = ctx;
-    struct oauth_call *c = arena_zalloc(req->arena, sizeof *c);
+    const char *token = NULL;
+    int status = 0;
+    struct oauth_call *c = begin_token_call(req, api, &token, &status);
     if (c == NULL)
-        return -1;
-    int ok = read_form(req, c);
-    if (ok <= 0)
-        return ok;
-    if (!authenticate_client(req, api->store, c, 0))
-        return 0;
-    const char *token = http_form_get(&c->form, "token");
-    if (token == NULL) {
-        oauth_error(req, 400, "invalid_request", "token is required");
-        return 0;
-    }
+        return status;
     struct id_token_record rec;
     struct err e = {0};
     int rc =
@@ -448,19 +466,11 @@ static int answer_revoked(struct http_request *req, void *ctx)
 static int post_revoke(struct http_request *req, void *ctx)
 {
     struct oauth_api *api = ctx;
-    struct oauth_call *c = arena_zalloc(req->arena, sizeof *c);
+    const char *token = NULL;
+    int status = 0;
+    struct oauth_call *c = begin_token_call(req, api, &token, &status);
     if (c == NULL)
-        return -1;
-    int ok = read_form(req, c);
-    if (ok <= 0)
-        return ok;
-    if (!authenticate_client(req, api->store, c, 0))
-        return 0;
-    const char *token = http_form_get(&c->form, "token");
-    if (token == NULL) {
-        oauth_error(req, 400, "invalid_request", "token is required");
-        return 0;
-    }
+        return status;
     /* token_type_hint is only a hint (RFC 7009 section 2.1): any value is accepted and the
      * token is looked up as an access token, the only kind this server issues yet */
     struct id_token_record rec;

@@ -250,17 +250,12 @@ struct role_list {
 static int read_role(const struct store_row *row, void *ctx)
 {
     struct role_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct id_role *items = arena_alloc(l->a, cap * sizeof *items);
-        if (items == NULL) {
-            l->nomem = 1;
-            return 1;
-        }
-        if (l->n > 0)
-            memcpy(items, l->items, l->n * sizeof *items);
-        l->items = items, l->cap = cap;
+    struct id_role *items = arena_array_reserve(l->a, l->items, l->n, &l->cap, sizeof *items);
+    if (items == NULL) {
+        l->nomem = 1;
+        return 1;
     }
+    l->items = items;
     struct id_role *r = &l->items[l->n];
     const char *id = store_row_text(row, 0, NULL), *person = store_row_text(row, 1, NULL),
                *org = store_row_text(row, 2, NULL);

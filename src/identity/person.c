@@ -682,17 +682,13 @@ struct link_list {
 static int read_link(const struct store_row *row, void *ctx)
 {
     struct link_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 8;
-        struct id_family_link *items = arena_alloc(l->a, cap * sizeof *items);
-        if (items == NULL) {
-            l->nomem = 1;
-            return 1;
-        }
-        if (l->n > 0)
-            memcpy(items, l->items, l->n * sizeof *items);
-        l->items = items, l->cap = cap;
+    struct id_family_link *items =
+        arena_array_reserve(l->a, l->items, l->n, &l->cap, sizeof *items);
+    if (items == NULL) {
+        l->nomem = 1;
+        return 1;
     }
+    l->items = items;
     struct id_family_link *k = &l->items[l->n];
     const char *id = store_row_text(row, 0, NULL), *sub = store_row_text(row, 1, NULL),
                *del = store_row_text(row, 2, NULL);
