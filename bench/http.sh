@@ -15,6 +15,8 @@
 # beside it in .log. See bench/README.md.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 DURATION=${BENCH_DURATION:-10s}
@@ -22,38 +24,14 @@ RUNS=${BENCH_RUNS:-5}
 WARMUP=${BENCH_WARMUP:-1}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
-BUILD=build-bench
-BIN=$BUILD/cityos
 TARGET_RATIO=0.50
 
-say() { printf 'http.sh: %s\n' "$*" >&2; }
-die() {
-    printf 'http.sh: FAILED: %s\n' "$*" >&2
-    exit 1
-}
-
-[[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_DURATION=$DURATION: want a wrk duration such as 10s, 30 or 1m"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS=$RUNS: want a positive whole number"
-[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP=$WARMUP: want a whole number"
-[[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_THREADS=$THREADS: want a positive whole number"
-[[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNECTIONS=$CONNS: want a positive whole number"
-((CONNS >= THREADS)) || die "BENCH_CONNECTIONS ($CONNS) must be at least BENCH_THREADS ($THREADS)"
-case $DURATION in
-*m) DUR_S=$((${DURATION%m} * 60)) ;;
-*h) DUR_S=$((${DURATION%h} * 3600)) ;;
-*) DUR_S=${DURATION%s} ;;
-esac
+check_run_settings
+check_connections
 COMMAND="BENCH_DURATION=$DURATION BENCH_RUNS=$RUNS BENCH_WARMUP=$WARMUP BENCH_CONNECTIONS=$CONNS BENCH_THREADS=$THREADS bench/http.sh"
 
 # ---- tools -----------------------------------------------------------------------------------
-installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
-
-if [[ -f scripts/deps.sh ]]; then
-    say "build dependencies: bash scripts/deps.sh"
-    bash scripts/deps.sh
-else
-    say "scripts/deps.sh not found; assuming the build dependencies are installed"
-fi
+install_build_deps
 
 missing=()
 installed wrk || missing+=(wrk)
@@ -61,56 +39,12 @@ installed nginx || installed nginx-light || installed nginx-core || installed ng
     installed nginx-extras || missing+=(nginx)
 installed curl || missing+=(curl)
 installed python3 || missing+=(python3)
-if ((${#missing[@]} > 0)); then
-    [[ $(id -u) -eq 0 ]] || die "missing ${missing[*]}: run as root, or: apt-get install ${missing[*]}"
-    say "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+install_packages "${missing[@]}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $NGINX ]] || die "nginx is installed but not found on PATH or at /usr/sbin/nginx"
 
-# ---- build -----------------------------------------------------------------------------------
-say "building a release binary in $BUILD"
-if [[ -d $BUILD/meson-private ]]; then
-    meson setup --reconfigure "$BUILD" --buildtype=release -Dtests=false >&2
-else
-    meson setup "$BUILD" --buildtype=release -Dtests=false >&2
-fi
-meson compile -C "$BUILD" >&2
-[[ -x $BIN ]] || die "the build did not produce $BIN"
-
-# ---- clean-up, whatever happens --------------------------------------------------------------
-WORK=
-CITYOS_PID=
-NGINX_PID=
-
-stop_pid() { # pid name: SIGTERM, wait up to 15 s, then SIGKILL
-    local pid=$1 name=$2 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "$name (pid $pid) ignored SIGTERM for 15 s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null
-}
-
-cleanup() {
-    local rc=$?
-    set +e
-    stop_pid "$CITYOS_PID" cityos
-    stop_pid "$NGINX_PID" nginx
-    [[ -n $WORK && -d $WORK ]] && rm -rf -- "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+build_release
+trap_cleanup
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cityos-bench.XXXXXX")
 chmod 0755 "$WORK" # nginx workers run as nobody and must reach html/
@@ -123,11 +57,7 @@ http_get() { # url outfile -> "status content-type bytes"
     curl --noproxy '*' -sS --max-time 5 -o "$2" -w '%{http_code} %{content_type} %{size_download}' "$1"
 }
 
-load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
-cores=$(nproc)
-if awk -v l="${load_at_start%% *}" -v n="$cores" 'BEGIN { exit !(l > n / 2) }'; then
-    say "warning: load average $load_at_start on $cores cores: the machine is busy and the figures will be noisy"
-fi
+note_load
 
 # ---- cityos ----------------------------------------------------------------------------------
 say "seeding $DATA"
@@ -136,35 +66,7 @@ say "seeding $DATA"
     die "cityos demo failed"
 }
 
-# O_APPEND (>>) so the log can be truncated between runs and not fill the disk
-"$BIN" serve --data-dir="$DATA" --port=0 --listen=127.0.0.1 --log-level=info >"$WORK/cityos.stdout" 2>>"$CLOG" &
-CITYOS_PID=$!
-CITYOS_PORT=
-for ((i = 0; i < 100; i++)); do
-    kill -0 "$CITYOS_PID" 2>/dev/null || {
-        cat "$CLOG" >&2
-        die "cityos serve exited at start-up"
-    }
-    CITYOS_PORT=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    try:
-        o = json.loads(line)
-    except ValueError:
-        continue
-    if "listening" in str(o.get("msg", "")) and "port" in o:
-        print(o["port"], o.get("threads", "?"))
-        break
-' "$CLOG")
-    [[ -n $CITYOS_PORT ]] && break
-    sleep 0.1
-done
-[[ -n $CITYOS_PORT ]] || {
-    cat "$CLOG" >&2
-    die "cityos did not log a \"listening\" line with its port within 10 s"
-}
-read -r CITYOS_PORT CITYOS_THREADS <<<"$CITYOS_PORT"
-CITYOS=http://127.0.0.1:$CITYOS_PORT
+start_cityos_info
 say "cityos pid $CITYOS_PID listening on $CITYOS ($CITYOS_THREADS HTTP threads)"
 
 read -r st ct _ <<<"$(http_get "$CITYOS/api/v1/notices" "$WORK/list.json")"
@@ -250,18 +152,7 @@ startup_problems=$(grep -E '"level":"(warn|error)"' "$CLOG" || true)
 
 # ---- wrk -------------------------------------------------------------------------------------
 LUA=$WORK/report.lua
-cat >"$LUA" <<'EOF'
--- prints one machine-readable line after the run; latencies are in microseconds
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%.0f duration_us=%.0f bytes=%.0f p50_us=%.0f p90_us=%.0f p99_us=%.0f " ..
-    "max_us=%.0f non2xx=%.0f connect=%.0f read=%.0f write=%.0f timeout=%.0f\n",
-    summary.requests, summary.duration, summary.bytes,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    e.status, e.connect, e.read, e.write, e.timeout))
-end
-EOF
+report_lua >"$LUA"
 
 RAW=$WORK/wrk-raw.log
 RESULTS=$WORK/results.tsv
@@ -293,10 +184,7 @@ $problems"
 }
 
 servers_alive() { # when
-    kill -0 "$CITYOS_PID" 2>/dev/null || {
-        tail -n 20 "$CLOG" >&2
-        die "cityos died before or during $1"
-    }
+    cityos_alive "$1"
     kill -0 "$NGINX_PID" 2>/dev/null || {
         tail -n 20 "$NDIR/error.log" >&2
         die "nginx died before or during $1"
@@ -325,12 +213,7 @@ for ((r = 0; r < ROUNDS; r++)); do
             echo
         } >>"$RAW"
         servers_alive "the run against ${URLS[k]}"
-        line=$(grep '^BENCH ' "$out") || {
-            cat "$out" >&2
-            die "wrk printed no BENCH line (the Lua report) for ${URLS[k]}"
-        }
-        declare -A m=()
-        for kv in ${line#BENCH }; do m[${kv%%=*}]=${kv#*=}; done
+        read_wrk_report "$out" "for ${URLS[k]}"
         ((m[non2xx] == 0)) || die "${URLS[k]}: wrk counted ${m[non2xx]} non-2xx/3xx responses (round $r)"
         errs=$((m[connect] + m[read] + m[write] + m[timeout]))
         ((errs == 0)) || die "${URLS[k]}: wrk socket errors (round $r): connect ${m[connect]}, read ${m[read]}, write ${m[write]}, timeout ${m[timeout]}"
@@ -348,43 +231,16 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 # ---- stop cityos cleanly (its exit is part of the check) -------------------------------------
-kill -TERM "$CITYOS_PID"
-cityos_rc=0
-wait "$CITYOS_PID" || cityos_rc=$?
-CITYOS_PID=
-((cityos_rc == 0)) || {
-    tail -n 20 "$CLOG" >&2
-    die "cityos exited with status $cityos_rc after SIGTERM"
-}
+stop_cityos
 
 # ---- report ----------------------------------------------------------------------------------
-STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
-mkdir -p bench/out
-OUT_MD=bench/out/http-$STAMP.md
-OUT_LOG=bench/out/http-$STAMP.log
-
-cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-[[ -n $cpu_model ]] || cpu_model=$(awk -F': *' '/^(Hardware|Processor|cpu model)/ { print $2; exit }' /proc/cpuinfo)
-mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
-[[ -z $(git status --porcelain 2>/dev/null | head -n 1) ]] || commit="$commit + uncommitted changes"
-
-CPU_MODEL=$cpu_model
-CORES=$cores
-KERNEL=$(uname -srm)
-MEM=$mem
-LOAD=$load_at_start
-DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-COMMIT=$commit
-CITYOS_VERSION=$("$BIN" version)
+out_files http
+describe_machine
 NGINX_VERSION=$("$NGINX" -v 2>&1)
-WRK_VERSION=$(wrk -v 2>&1 | head -n 1 || true)
-DISTRO=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)
 NAMES_0=${NAMES[0]} NAMES_1=${NAMES[1]} NAMES_2=${NAMES[2]}
 PATHS_0=${PATHS[0]} PATHS_1=${PATHS[1]} PATHS_2=${PATHS[2]}
 BYTES_0=${BYTES[0]} BYTES_1=${BYTES[1]} BYTES_2=${BYTES[2]}
-export CPU_MODEL CORES KERNEL MEM LOAD DATE COMMIT COMMAND CITYOS_VERSION NGINX_VERSION WRK_VERSION \
-    DISTRO CITYOS_THREADS THREADS CONNS DURATION RUNS WARMUP TARGET_RATIO NAMES_0 NAMES_1 NAMES_2 \
+export COMMAND NGINX_VERSION CITYOS_THREADS THREADS CONNS DURATION RUNS WARMUP TARGET_RATIO NAMES_0 NAMES_1 NAMES_2 \
     PATHS_0 PATHS_1 PATHS_2 BYTES_0 BYTES_1 BYTES_2
 
 python3 - "$RESULTS" >"$WORK/report.md" <<'EOF'
@@ -451,7 +307,5 @@ EOF
 
 cp "$WORK/report.md" "$OUT_MD"
 cp "$RAW" "$OUT_LOG"
-echo
-cat "$OUT_MD"
-echo
+show_report
 say "written to $OUT_MD (raw wrk output: $OUT_LOG)"

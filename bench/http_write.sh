@@ -20,6 +20,8 @@
 # per-run metrics beside it in .log. See bench/README.md.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 CONNS_LIST=${BENCH_CONNECTIONS_LIST:-1 16 64 256}
@@ -27,19 +29,8 @@ DURATION=${BENCH_DURATION:-10s}
 RUNS=${BENCH_RUNS:-3}
 WARMUP=${BENCH_WARMUP:-1}
 THREADS=${BENCH_THREADS:-2}
-BUILD=build-bench
-BIN=$BUILD/cityos
 
-say() { printf 'http_write.sh: %s\n' "$*" >&2; }
-die() {
-    printf 'http_write.sh: FAILED: %s\n' "$*" >&2
-    exit 1
-}
-
-[[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_DURATION=$DURATION: want a wrk duration such as 10s, 30 or 1m"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS=$RUNS: want a positive whole number"
-[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP=$WARMUP: want a whole number"
-[[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_THREADS=$THREADS: want a positive whole number"
+check_run_settings
 read -r -a CONNS <<<"${CONNS_LIST//,/ }"
 ((${#CONNS[@]} > 0)) || die "BENCH_CONNECTIONS_LIST is empty"
 MAX_CONNS=0
@@ -48,81 +39,17 @@ for c in "${CONNS[@]}"; do
     ((c <= 4000)) || die "BENCH_CONNECTIONS_LIST: $c connections; cityos accepts 4096 at most"
     ((c > MAX_CONNS)) && MAX_CONNS=$c
 done
-case $DURATION in
-*m) DUR_S=$((${DURATION%m} * 60)) ;;
-*h) DUR_S=$((${DURATION%h} * 3600)) ;;
-*) DUR_S=${DURATION%s} ;;
-esac
 # shellcheck disable=SC2089 # the quotes are for the reader of the report
 printf -v COMMAND 'BENCH_CONNECTIONS_LIST="%s" BENCH_DURATION=%s BENCH_RUNS=%s BENCH_WARMUP=%s BENCH_THREADS=%s bench/http_write.sh' \
     "${CONNS[*]}" "$DURATION" "$RUNS" "$WARMUP" "$THREADS"
 
-# wrk and cityos each hold one descriptor per connection
-if (($(ulimit -n) < MAX_CONNS + 256)); then
-    ulimit -n $((MAX_CONNS + 256)) 2>/dev/null ||
-        die "ulimit -n is $(ulimit -n), too few for $MAX_CONNS connections; raise it"
-fi
+raise_fd_limit "$MAX_CONNS"
 
 # ---- tools -----------------------------------------------------------------------------------
-installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
-
-if [[ -f scripts/deps.sh ]]; then
-    say "build dependencies: bash scripts/deps.sh"
-    bash scripts/deps.sh
-else
-    say "scripts/deps.sh not found; assuming the build dependencies are installed"
-fi
-
-missing=()
-for tool in wrk curl python3 sqlite3; do # the Debian packages have the tools' names
-    command -v "$tool" >/dev/null || installed "$tool" || missing+=("$tool")
-done
-if ((${#missing[@]} > 0)); then
-    [[ $(id -u) -eq 0 ]] || die "missing ${missing[*]}: run as root, or: apt-get install ${missing[*]}"
-    say "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-
-# ---- build -----------------------------------------------------------------------------------
-say "building a release binary in $BUILD"
-if [[ -d $BUILD/meson-private ]]; then
-    meson setup --reconfigure "$BUILD" --buildtype=release -Dtests=false >&2
-else
-    meson setup "$BUILD" --buildtype=release -Dtests=false >&2
-fi
-meson compile -C "$BUILD" >&2
-[[ -x $BIN ]] || die "the build did not produce $BIN"
-
-# ---- clean-up, whatever happens --------------------------------------------------------------
-WORK=
-CITYOS_PID=
-
-stop_pid() { # pid name: SIGTERM, wait up to 15 s, then SIGKILL
-    local pid=$1 name=$2 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "$name (pid $pid) ignored SIGTERM for 15 s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null
-}
-
-cleanup() {
-    local rc=$?
-    set +e
-    stop_pid "$CITYOS_PID" cityos
-    [[ -n $WORK && -d $WORK ]] && rm -rf -- "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+install_build_deps
+install_missing_tools wrk curl python3 sqlite3
+build_release
+trap_cleanup
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cityos-bench-write.XXXXXX")
 DATA=$WORK/data
@@ -139,11 +66,7 @@ tmpfs | ramfs)
 esac
 FS_DESC="$(findmnt -n -o SOURCE,FSTYPE -T "$DATA" 2>/dev/null | tr -s ' ' || echo "$FS_TYPE")"
 
-load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
-cores=$(nproc)
-if awk -v l="${load_at_start%% *}" -v n="$cores" 'BEGIN { exit !(l > n / 2) }'; then
-    say "warning: load average $load_at_start on $cores cores: the machine is busy and the figures will be noisy"
-fi
+note_load
 
 # ---- cityos ----------------------------------------------------------------------------------
 # A random operator token; the server starts on an empty data folder (the store creates the
@@ -153,10 +76,7 @@ TOKEN=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
 
 # At --log-level=warn the server logs nothing per request, and neither its "listening" line
 # (info): the port it bound (--port=0) is read from /proc instead, as its one listening socket.
-# O_APPEND (>>) so the log can be emptied between runs.
-"$BIN" serve --data-dir="$DATA" --port=0 --listen=127.0.0.1 --admin-token="$TOKEN" \
-    --log-level=warn >"$WORK/cityos.stdout" 2>>"$CLOG" &
-CITYOS_PID=$!
+start_cityos --admin-token="$TOKEN" --log-level=warn
 
 listening_port() { # pid -> the TCP port the process listens on, if any
     python3 - "$1" <<'EOF'
@@ -183,20 +103,8 @@ for table in ("tcp", "tcp6"):
 EOF
 }
 
-CITYOS_PORT=
-for ((i = 0; i < 100; i++)); do
-    kill -0 "$CITYOS_PID" 2>/dev/null || {
-        cat "$CLOG" >&2
-        die "cityos serve exited at start-up"
-    }
-    CITYOS_PORT=$(listening_port "$CITYOS_PID" 2>/dev/null || true)
-    [[ -n $CITYOS_PORT ]] && break
-    sleep 0.1
-done
-[[ -n $CITYOS_PORT ]] || {
-    cat "$CLOG" >&2
-    die "cityos did not open a listening socket within 10 s"
-}
+cityos_port() { listening_port "$CITYOS_PID"; }
+wait_cityos_port cityos_port "cityos did not open a listening socket within 10 s"
 CITYOS=http://127.0.0.1:$CITYOS_PORT
 URL=$CITYOS/api/v1/notices
 for ((i = 0; i < 50; i++)); do
@@ -223,25 +131,16 @@ doc = {"category": "transport",
 text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 assert "]==]" not in text
 open(sys.argv[1], "w", encoding="utf-8").write(text)
-lua = """-- POSTs one notice per request; prints one machine-readable line after the run
--- (latencies in microseconds; "non2xx" is wrk's errors.status: answers with a status >= 400)
+lua = """-- POSTs one notice per request, then report_lua's done()
 wrk.method = "POST"
 wrk.headers["Authorization"] = "Bearer %s"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = [==[%s]==]
 
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%%.0f duration_us=%%.0f bytes=%%.0f p50_us=%%.0f p90_us=%%.0f p99_us=%%.0f " ..
-    "max_us=%%.0f non2xx=%%.0f connect=%%.0f read=%%.0f write=%%.0f timeout=%%.0f\\n",
-    summary.requests, summary.duration, summary.bytes,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    e.status, e.connect, e.read, e.write, e.timeout))
-end
 """ % (sys.argv[3], text)
 open(sys.argv[2], "w", encoding="utf-8").write(lua)
 EOF
+report_lua >>"$LUA"
 BODY_BYTES=$(wc -c <"$BODY")
 
 # One request by hand, so that a body the server rejects is reported plainly, not as 100% non-2xx.
@@ -343,13 +242,6 @@ RESULTS=$WORK/results.tsv
 : >"$RAW"
 printf 'conns\tthreads\tround\trows_before\trequests\tduration_us\tp50_us\tp99_us\twrites_ok\tbatches\tbatch_sum\tcommits\tcommit_sum_s\tpost_201\n' >"$RESULTS"
 
-alive() { # when
-    kill -0 "$CITYOS_PID" 2>/dev/null || {
-        tail -n 20 "$CLOG" >&2
-        die "cityos died before or during $1"
-    }
-}
-
 ROUNDS=$((WARMUP + RUNS))
 TOTAL_2XX=0
 say "${CONNS[*]} connections, $WARMUP warm-up + $RUNS measured runs each, wrk -d$DURATION: about $((${#CONNS[@]} * ROUNDS * (DUR_S + 2))) s"
@@ -361,7 +253,7 @@ for conns in "${CONNS[@]}"; do
         out=$WORK/runs/c$conns-$r.txt
         before=$WORK/prom/c$conns-$r-before.prom
         after=$WORK/prom/c$conns-$r-after.prom
-        alive "the run at $conns connections"
+        cityos_alive "the run at $conns connections"
         settled_scrape "$before"
         rows_before=$(python3 "$PROM" total "$before") # the table started empty
         # from $WORK so that the command line is the documented one (-s post.lua)
@@ -370,7 +262,7 @@ for conns in "${CONNS[@]}"; do
             cat "$out" >&2
             die "wrk failed at $conns connections"
         }
-        alive "the run at $conns connections"
+        cityos_alive "the run at $conns connections"
         settled_scrape "$after"
         delta=$(python3 "$PROM" delta "$before" "$after") || die "could not read /metrics: $delta"
         {
@@ -381,22 +273,10 @@ for conns in "${CONNS[@]}"; do
         } >>"$RAW"
 
         # wrk's own verdict: its summary lines and the Lua report must both be clean
-        if grep -q 'Non-2xx or 3xx responses' "$out"; then
-            die "$conns connections, round $r: wrk: $(grep 'Non-2xx or 3xx responses' "$out" | tr -s ' ')"
-        fi
-        if grep -q 'Socket errors' "$out"; then
-            die "$conns connections, round $r: wrk: $(grep 'Socket errors' "$out" | tr -s ' ')"
-        fi
-        line=$(grep '^BENCH ' "$out") || {
-            cat "$out" >&2
-            die "wrk printed no BENCH line (the Lua report) at $conns connections"
-        }
-        declare -A m=()
-        for kv in ${line#BENCH } $delta; do m[${kv%%=*}]=${kv#*=}; done
-        ((m[non2xx] == 0)) || die "$conns connections, round $r: wrk counted ${m[non2xx]} answers >= 400"
-        errs=$((m[connect] + m[read] + m[write] + m[timeout]))
-        ((errs == 0)) || die "$conns connections, round $r: wrk socket errors: connect ${m[connect]}, read ${m[read]}, write ${m[write]}, timeout ${m[timeout]}"
-        ((m[requests] > 0)) || die "$conns connections, round $r: wrk completed no requests"
+        check_wrk_summary "$out" "$conns connections, round $r"
+        # shellcheck disable=SC2086 # delta: key=value words
+        read_wrk_report "$out" "at $conns connections" $delta
+        check_wrk_counts "$conns connections, round $r"
 
         # the server's verdict: every acknowledged write is a committed write, nothing failed
         ((m[writes_failed] == 0)) || die "$conns connections, round $r: the store failed ${m[writes_failed]} writes"
@@ -426,14 +306,7 @@ done
 # ---- every committed write is a row: stop cityos cleanly, then count ----------------------------
 settled_scrape "$WORK/prom/final.prom"
 WRITES_TOTAL=$(python3 "$PROM" total "$WORK/prom/final.prom")
-kill -TERM "$CITYOS_PID"
-cityos_rc=0
-wait "$CITYOS_PID" || cityos_rc=$?
-CITYOS_PID=
-((cityos_rc == 0)) || {
-    tail -n 20 "$CLOG" >&2
-    die "cityos exited with status $cityos_rc after SIGTERM"
-}
+stop_cityos
 [[ -z $(cat "$CLOG") ]] || die "cityos logged warnings or errors while stopping:
 $(head -n 5 "$CLOG")"
 DB_BYTES=$(du -cb "$DB"* | awk 'END { print $1 }')
@@ -443,30 +316,12 @@ ROWS=$(timeout 120 sqlite3 -readonly "$DB" 'SELECT COUNT(*) FROM notice;') || di
 say "the database holds $ROWS notices = the store's $WRITES_TOTAL writes ok (>= $TOTAL_2XX 201s counted by wrk, + 1 probe)"
 
 # ---- report ----------------------------------------------------------------------------------
-STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
-mkdir -p bench/out
-OUT_MD=bench/out/http-write-$STAMP.md
-OUT_LOG=bench/out/http-write-$STAMP.log
-
-cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-[[ -n $cpu_model ]] || cpu_model=$(awk -F': *' '/^(Hardware|Processor|cpu model)/ { print $2; exit }' /proc/cpuinfo)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
-[[ -z $(git status --porcelain 2>/dev/null | head -n 1) ]] || commit="$commit + uncommitted changes"
-
-CPU_MODEL=$cpu_model
-CORES=$cores
-KERNEL=$(uname -srm)
-MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-LOAD=$load_at_start
-DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-COMMIT=$commit
-CITYOS_VERSION=$("$BIN" version)
-WRK_VERSION=$(wrk -v 2>&1 | head -n 1 || true)
+out_files http-write
+describe_machine
 SQLITE_CLI=$(sqlite3 --version | cut -d' ' -f1)
 DISTRO=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)
 # shellcheck disable=SC2090 # COMMAND is text for the report, never run
-export CPU_MODEL CORES KERNEL MEM LOAD DATE COMMIT COMMAND CITYOS_VERSION WRK_VERSION SQLITE_CLI \
-    DISTRO DURATION RUNS WARMUP THREADS BODY_BYTES FS_DESC ROWS WRITES_TOTAL TOTAL_2XX DB_BYTES
+export COMMAND SQLITE_CLI DURATION RUNS WARMUP THREADS BODY_BYTES FS_DESC ROWS WRITES_TOTAL TOTAL_2XX DB_BYTES
 
 python3 - "$RESULTS" >"$WORK/report.md" <<'EOF'
 import csv, os, statistics, sys
@@ -533,7 +388,5 @@ EOF
 
 cp "$WORK/report.md" "$OUT_MD"
 cp "$RAW" "$OUT_LOG"
-echo
-cat "$OUT_MD"
-echo
+show_report
 say "written to $OUT_MD (raw wrk output and per-run metrics: $OUT_LOG)"

@@ -18,6 +18,8 @@
 # .log. See bench/README.md.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 cd "$(dirname "$(readlink -f "$0")")/.."
 
 DURATION=${BENCH_DURATION:-10s}
@@ -25,99 +27,23 @@ RUNS=${BENCH_RUNS:-5}
 WARMUP=${BENCH_WARMUP:-1}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
-BUILD=build-bench
-BIN=$BUILD/cityos
 SCOPE=system/Observation.rs
 
-say() { printf 'oauth.sh: %s\n' "$*" >&2; }
-die() {
-    printf 'oauth.sh: FAILED: %s\n' "$*" >&2
-    exit 1
-}
-
-[[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "BENCH_DURATION=$DURATION: want a wrk duration such as 10s, 30 or 1m"
-[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS=$RUNS: want a positive whole number"
-[[ $WARMUP =~ ^[0-9]+$ ]] || die "BENCH_WARMUP=$WARMUP: want a whole number"
-[[ $THREADS =~ ^[1-9][0-9]*$ ]] || die "BENCH_THREADS=$THREADS: want a positive whole number"
-[[ $CONNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNECTIONS=$CONNS: want a positive whole number"
-((CONNS >= THREADS)) || die "BENCH_CONNECTIONS ($CONNS) must be at least BENCH_THREADS ($THREADS)"
+check_run_settings
+check_connections
 ((CONNS <= 4000)) || die "BENCH_CONNECTIONS=$CONNS: cityos accepts 4096 connections at most"
-case $DURATION in
-*m) DUR_S=$((${DURATION%m} * 60)) ;;
-*h) DUR_S=$((${DURATION%h} * 3600)) ;;
-*) DUR_S=${DURATION%s} ;;
-esac
 # Each run gets a fresh access token (15 minutes) and must end well before it expires: an
 # expired token makes /api/v1/me/token answer 401 (caught) but introspection 200 {"active":false}.
 ((DUR_S <= 600)) || die "BENCH_DURATION=$DURATION: at most 10m, so that a run fits in one access token's life"
 COMMAND="BENCH_DURATION=$DURATION BENCH_RUNS=$RUNS BENCH_WARMUP=$WARMUP BENCH_CONNECTIONS=$CONNS BENCH_THREADS=$THREADS bench/oauth.sh"
 
-# wrk and cityos each hold one descriptor per connection
-if (($(ulimit -n) < CONNS + 256)); then
-    ulimit -n $((CONNS + 256)) 2>/dev/null ||
-        die "ulimit -n is $(ulimit -n), too few for $CONNS connections; raise it"
-fi
+raise_fd_limit "$CONNS"
 
 # ---- tools -----------------------------------------------------------------------------------
-installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
-
-if [[ -f scripts/deps.sh ]]; then
-    say "build dependencies: bash scripts/deps.sh"
-    bash scripts/deps.sh
-else
-    say "scripts/deps.sh not found; assuming the build dependencies are installed"
-fi
-
-missing=()
-for tool in wrk curl python3; do # the Debian packages have the tools' names
-    command -v "$tool" >/dev/null || installed "$tool" || missing+=("$tool")
-done
-if ((${#missing[@]} > 0)); then
-    [[ $(id -u) -eq 0 ]] || die "missing ${missing[*]}: run as root, or: apt-get install ${missing[*]}"
-    say "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
-
-# ---- build -----------------------------------------------------------------------------------
-say "building a release binary in $BUILD"
-if [[ -d $BUILD/meson-private ]]; then
-    meson setup --reconfigure "$BUILD" --buildtype=release -Dtests=false >&2
-else
-    meson setup "$BUILD" --buildtype=release -Dtests=false >&2
-fi
-meson compile -C "$BUILD" >&2
-[[ -x $BIN ]] || die "the build did not produce $BIN"
-
-# ---- clean-up, whatever happens --------------------------------------------------------------
-WORK=
-CITYOS_PID=
-
-stop_pid() { # pid name: SIGTERM, wait up to 15 s, then SIGKILL
-    local pid=$1 name=$2 i
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "$name (pid $pid) ignored SIGTERM for 15 s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null
-}
-
-cleanup() {
-    local rc=$?
-    set +e
-    stop_pid "$CITYOS_PID" cityos
-    [[ -n $WORK && -d $WORK ]] && rm -rf -- "$WORK"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+install_build_deps
+install_missing_tools wrk curl python3
+build_release
+trap_cleanup
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cityos-bench-oauth.XXXXXX")
 DATA=$WORK/data
@@ -126,11 +52,7 @@ CLOG=$WORK/cityos.log
 NOTES=$WORK/server-notes.log # every server log line that is not a request line, kept for the report
 : >"$NOTES"
 
-load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
-cores=$(nproc)
-if awk -v l="${load_at_start%% *}" -v n="$cores" 'BEGIN { exit !(l > n / 2) }'; then
-    say "warning: load average $load_at_start on $cores cores: the machine is busy and the figures will be noisy"
-fi
+note_load
 
 # ---- the client ------------------------------------------------------------------------------
 # A confidential client for the client-credentials grant, registered in the empty data folder
@@ -151,35 +73,7 @@ print(base64.b64encode(f"{q(sys.argv[1])}:{q(sys.argv[2])}".encode()).decode())
 ' "$CLIENT_ID" "$CLIENT_SECRET")
 
 # ---- cityos ----------------------------------------------------------------------------------
-# O_APPEND (>>) so the log can be truncated between runs and not fill the disk
-"$BIN" serve --data-dir="$DATA" --port=0 --listen=127.0.0.1 --log-level=info >"$WORK/cityos.stdout" 2>>"$CLOG" &
-CITYOS_PID=$!
-CITYOS_PORT=
-for ((i = 0; i < 100; i++)); do
-    kill -0 "$CITYOS_PID" 2>/dev/null || {
-        cat "$CLOG" >&2
-        die "cityos serve exited at start-up"
-    }
-    CITYOS_PORT=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
-    try:
-        o = json.loads(line)
-    except ValueError:
-        continue
-    if "listening" in str(o.get("msg", "")) and "port" in o:
-        print(o["port"], o.get("threads", "?"))
-        break
-' "$CLOG")
-    [[ -n $CITYOS_PORT ]] && break
-    sleep 0.1
-done
-[[ -n $CITYOS_PORT ]] || {
-    cat "$CLOG" >&2
-    die "cityos did not log a \"listening\" line with its port within 10 s"
-}
-read -r CITYOS_PORT CITYOS_THREADS <<<"$CITYOS_PORT"
-CITYOS=http://127.0.0.1:$CITYOS_PORT
+start_cityos_info
 say "cityos pid $CITYOS_PID listening on $CITYOS ($CITYOS_THREADS HTTP threads); client $CLIENT_ID"
 
 # ---- tokens ----------------------------------------------------------------------------------
@@ -261,18 +155,7 @@ startup_problems=$(grep -E '"level":"(warn|error)"' "$CLOG" || true)
 
 # ---- wrk -------------------------------------------------------------------------------------
 # One Lua script per target and run (the token changes each run); each ends with the same report.
-REPORT_LUA='
--- prints one machine-readable line after the run; latencies are in microseconds;
--- "non2xx" is wrk'"'"'s errors.status: answers with a status >= 400
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCH requests=%.0f duration_us=%.0f bytes=%.0f p50_us=%.0f p90_us=%.0f p99_us=%.0f " ..
-    "max_us=%.0f non2xx=%.0f connect=%.0f read=%.0f write=%.0f timeout=%.0f\n",
-    summary.requests, summary.duration, summary.bytes,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
-    e.status, e.connect, e.read, e.write, e.timeout))
-end'
+REPORT_LUA=$(report_lua)
 
 write_lua() { # key file: the request of target key with the current TOKEN, plus the report
     case $1 in
@@ -350,13 +233,6 @@ ${verdict#*$'\n'}"
     : >"$CLOG"
 }
 
-alive() { # when
-    kill -0 "$CITYOS_PID" 2>/dev/null || {
-        tail -n 20 "$CLOG" >&2
-        die "cityos died before or during $1"
-    }
-}
-
 ROUNDS=$((WARMUP + RUNS))
 say "$WARMUP warm-up + $RUNS measured runs per target, wrk -t$THREADS -c$CONNS -d$DURATION: about $((ROUNDS * 3 * (DUR_S + 1))) s"
 for ((r = 0; r < ROUNDS; r++)); do
@@ -366,7 +242,7 @@ for ((r = 0; r < ROUNDS; r++)); do
         kind=measured
         ((r < WARMUP)) && kind=warm-up
         out=$WORK/runs/$r-$key.txt
-        alive "round $r"
+        cityos_alive "round $r"
         if [[ $key != health ]]; then
             new_token # a fresh token each run: it cannot expire during the run
             : >"$CLOG" # the token request is not part of the run
@@ -384,25 +260,12 @@ for ((r = 0; r < ROUNDS; r++)); do
             cat "$out"
             echo
         } >>"$RAW"
-        alive "the run against ${URLS[k]}"
+        cityos_alive "the run against ${URLS[k]}"
 
         # wrk's verdict: its summary lines and the Lua report must both be clean
-        if grep -q 'Non-2xx or 3xx responses' "$out"; then
-            die "${URLS[k]}, round $r: wrk: $(grep 'Non-2xx or 3xx responses' "$out" | tr -s ' ')"
-        fi
-        if grep -q 'Socket errors' "$out"; then
-            die "${URLS[k]}, round $r: wrk: $(grep 'Socket errors' "$out" | tr -s ' ')"
-        fi
-        line=$(grep '^BENCH ' "$out") || {
-            cat "$out" >&2
-            die "wrk printed no BENCH line (the Lua report) for ${URLS[k]}"
-        }
-        declare -A m=()
-        for kv in ${line#BENCH }; do m[${kv%%=*}]=${kv#*=}; done
-        ((m[non2xx] == 0)) || die "${URLS[k]}, round $r: wrk counted ${m[non2xx]} answers >= 400"
-        errs=$((m[connect] + m[read] + m[write] + m[timeout]))
-        ((errs == 0)) || die "${URLS[k]}, round $r: wrk socket errors: connect ${m[connect]}, read ${m[read]}, write ${m[write]}, timeout ${m[timeout]}"
-        ((m[requests] > 0)) || die "${URLS[k]}, round $r: wrk completed no requests"
+        check_wrk_summary "$out" "${URLS[k]}, round $r"
+        read_wrk_report "$out" "for ${URLS[k]}"
+        check_wrk_counts "${URLS[k]}, round $r"
 
         # the server's verdict: every request it logged was this target's, 200 and the right size
         check_server_log "$k"
@@ -419,45 +282,19 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 # ---- stop cityos cleanly (its exit is part of the check) -------------------------------------
-kill -TERM "$CITYOS_PID"
-cityos_rc=0
-wait "$CITYOS_PID" || cityos_rc=$?
-CITYOS_PID=
-((cityos_rc == 0)) || {
-    tail -n 20 "$CLOG" >&2
-    die "cityos exited with status $cityos_rc after SIGTERM"
-}
+stop_cityos
 grep -v '"msg":"request"' "$CLOG" >>"$NOTES" || true
 problems=$(grep -E '"level":"(warn|error)"' "$CLOG" | head -n 5 || true)
 [[ -z $problems ]] || die "cityos logged warnings or errors while stopping:
 $problems"
 
 # ---- report ----------------------------------------------------------------------------------
-STAMP=$(date -u +%Y-%m-%dT%H%M%SZ)
-mkdir -p bench/out
-OUT_MD=bench/out/oauth-$STAMP.md
-OUT_LOG=bench/out/oauth-$STAMP.log
-
-cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-[[ -n $cpu_model ]] || cpu_model=$(awk -F': *' '/^(Hardware|Processor|cpu model)/ { print $2; exit }' /proc/cpuinfo)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo "no commit")
-[[ -z $(git status --porcelain 2>/dev/null | head -n 1) ]] || commit="$commit + uncommitted changes"
-
-CPU_MODEL=$cpu_model
-CORES=$cores
-KERNEL=$(uname -srm)
-MEM=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-LOAD=$load_at_start
+out_files oauth
+describe_machine
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
-DATE=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
-COMMIT=$commit
-CITYOS_VERSION=$("$BIN" version)
-WRK_VERSION=$(wrk -v 2>&1 | head -n 1 || true)
-DISTRO=$(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)
 NAMES_0=${NAMES[0]} NAMES_1=${NAMES[1]} NAMES_2=${NAMES[2]}
 BYTES_0=${BYTES[0]} BYTES_1=${BYTES[1]} BYTES_2=${BYTES[2]}
-export CPU_MODEL CORES KERNEL MEM LOAD LOAD_END DATE COMMIT COMMAND CITYOS_VERSION WRK_VERSION \
-    DISTRO CITYOS_THREADS THREADS CONNS DURATION RUNS WARMUP SCOPE NAMES_0 NAMES_1 NAMES_2 \
+export LOAD_END COMMAND CITYOS_THREADS THREADS CONNS DURATION RUNS WARMUP SCOPE NAMES_0 NAMES_1 NAMES_2 \
     BYTES_0 BYTES_1 BYTES_2
 
 python3 - "$RESULTS" >"$WORK/report.md" <<'EOF'
@@ -531,7 +368,5 @@ cp "$WORK/report.md" "$OUT_MD"
     echo "### server log lines other than requests (start-up, runs, shut-down)"
     cat "$NOTES"
 } >"$OUT_LOG"
-echo
-cat "$OUT_MD"
-echo
+show_report
 say "written to $OUT_MD (raw wrk output and the server's non-request log lines: $OUT_LOG)"
