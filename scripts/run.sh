@@ -11,7 +11,12 @@ fi
 meson compile -C build
 
 data=${CITYOS_DATA_DIR:-demo-data}
-build/cityos demo --data-dir="$data"
+demo_out=$(build/cityos demo --data-dir="$data")
+printf '%s\n' "$demo_out"
+# the demo prints its sign-ins when it seeds; on later runs show the copy it kept (mode 0600)
+if ! grep -q '^Demo sign-ins' <<<"$demo_out" && [ -s "$data/demo-sign-ins.txt" ]; then
+  cat "$data/demo-sign-ins.txt"
+fi
 # an operator token for the admin API of this demo, made once and kept beside the data
 if [ ! -s "$data/operator-token" ]; then
   (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$data/operator-token")

@@ -43,6 +43,12 @@ const struct config_option config_options[] = {
      OPT(admin_token), CONFIG_CMD_SERVE, 1},
     {"issuer", CONFIG_STRING, "http://localhost:8080", 1, CONFIG_STR_MAX - 1, NULL, "CITYOS_ISSUER",
      "public base URL of this server, the OpenID issuer", OPT(issuer), CONFIG_CMD_SERVE, 0},
+    {"people", CONFIG_INT, "2000", 0, 200000, NULL, "CITYOS_PEOPLE",
+     "citizens the demo town gets besides its cast (for benchmarks)", OPT(people), CONFIG_CMD_DEMO,
+     0},
+    {"seed", CONFIG_INT, "1", 0, 2147483647LL, NULL, "CITYOS_SEED",
+     "seed of the demo town: the same seed gives the same names, dates and households", OPT(seed),
+     CONFIG_CMD_DEMO, 0},
     {NULL, CONFIG_STRING, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 

@@ -25,6 +25,8 @@ struct config {
     char log_level[16];
     char admin_token[CONFIG_STR_MAX];
     char issuer[CONFIG_STR_MAX]; /* the OpenID issuer: public base URL, no trailing slash */
+    long long people;            /* demo: generated citizens besides the cast */
+    long long seed;              /* demo: seed of the town's generator */
 };
 
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_SIZE, CONFIG_SECONDS, CONFIG_ENUM };

@@ -3,9 +3,16 @@
 #ifndef COS_CLI_H
 #define COS_CLI_H
 
+struct config;
+struct store;
+
 int cli_serve(int argc, char **argv);
 int cli_migrate(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+
+/* Seeds the synthetic town of `cityos demo` (demo_town.c) into s, deterministic from
+ * cfg->seed, with cfg->people citizens. Returns 0 or a negative ERR_*. */
+int cli_demo_town_seed(struct store *s, const struct config *cfg);
 
 /* `cityos user|org|client <verb> ...` (identity_cmds.c): add people, roles, family links,
  * organisations and OAuth clients. argv starts at the verb. */
@@ -18,12 +25,10 @@ int cli_keys(int argc, char **argv);
 
 /* Loads the configuration for a subcommand, sets the log level and initialises libsodium.
  * Returns 0, 1 when --help was printed (exit 0), or 2 after printing the error. */
-struct config;
 int cli_prepare(struct config *cfg, unsigned command, int argc, char **argv);
 
 /* Opens the store in cfg's data folder (applying migrations). Returns it (the caller closes
  * it), or NULL after logging why. */
-struct store;
 struct store *cli_open_store(const struct config *cfg);
 
 #endif

@@ -1,5 +1,5 @@
 /* demo.c - `cityos demo`: seeds a data folder with demonstration data so a newcomer sees a
- * working City OS at once. Idempotent: a folder that already has notices is left alone. */
+ * working City OS at once: notices, and the town of demo_town.c. Idempotent per kind. */
 #include <stdio.h>
 
 #include "base/config.h"
@@ -29,6 +29,8 @@ static const struct notice demo_notices[] = {
      "毎週水曜日 午前10時 鶴ヶ城公園にて。", "Every Wednesday at 10:00 in Tsurugajo Park.", NULL,
      0},
 };
+
+/* demo_town.c: the synthetic town with its demo sign-ins (no header: this is the one caller). */
 
 static int count_row(const struct store_row *row, void *ctx)
 {
@@ -61,6 +63,8 @@ int cli_demo(int argc, char **argv)
     }
     if (rc != 0)
         log_error("demo seeding failed: %s", e.msg);
+    else
+        rc = cli_demo_town_seed(store, &cfg);
     store_close(store);
     return rc == 0 ? 0 : 1;
 }

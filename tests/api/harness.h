@@ -211,6 +211,10 @@ void write_file(const char *path, const char *text);
 char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2), nonnull(1)));
 char *str_repeat(const char *unit, size_t n);
 
+/* "Authorization: Basic base64(id:secret)" for an OAuth client (RFC 6749 section 2.3.1; the ids
+ * and secrets cityos makes need no form-encoding). Malloc'ed; the caller frees it. */
+char *basic_auth_header(const char *id, const char *secret);
+
 void sleep_ms(long ms);
 uint64_t now_ms(void); /* monotonic */
 

@@ -388,3 +388,25 @@ size_t body_stream_read(char *buf, size_t size, size_t nitems, void *ctx)
     b->pos += n;
     return n;
 }
+
+char *basic_auth_header(const char *id, const char *secret)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *plain = str_printf("%s:%s", id, secret);
+    size_t n = strlen(plain);
+    char *out = calloc(1, 4 * (n / 3 + 1) + 32);
+    size_t o = (size_t)snprintf(out, 32, "Authorization: Basic ");
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned char)plain[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned char)plain[i + 1] << 8;
+        if (i + 2 < n)
+            v |= (unsigned char)plain[i + 2];
+        out[o++] = b64[(v >> 18) & 63];
+        out[o++] = b64[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? b64[v & 63] : '=';
+    }
+    free(plain);
+    return out;
+}

@@ -77,29 +77,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* "Authorization: Basic base64(id:secret)" (malloc'ed) */
-static char *basic(const char *id, const char *secret)
-{
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *plain = str_printf("%s:%s", id, secret);
-    size_t n = strlen(plain);
-    char *out = calloc(1, 4 * (n / 3 + 1) + 32);
-    size_t o = (size_t)snprintf(out, 32, "Authorization: Basic ");
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned char)plain[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned char)plain[i + 1] << 8;
-        if (i + 2 < n)
-            v |= (unsigned char)plain[i + 2];
-        out[o++] = b64[(v >> 18) & 63];
-        out[o++] = b64[(v >> 12) & 63];
-        out[o++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-        out[o++] = i + 2 < n ? b64[v & 63] : '=';
-    }
-    free(plain);
-    return out;
-}
-
 /* POST path with a form body and, when auth is not NULL, that Authorization header line. */
 static struct resp form_post(struct server *s, const char *path, const char *auth, const char *body)
 {
@@ -109,7 +86,7 @@ static struct resp form_post(struct server *s, const char *path, const char *aut
 
 static struct resp token_basic(struct server *s, const struct client *c, const char *body)
 {
-    char *auth = basic(c->id, c->secret);
+    char *auth = basic_auth_header(c->id, c->secret);
     struct resp r = form_post(s, "/oauth/token", auth, body);
     free(auth);
     return r;
@@ -229,7 +206,7 @@ static void the_whole_client_credentials_flow(void **state)
     resp_free(&r);
 
     char *rbody = str_printf("token=%s&token_type_hint=access_token", tok);
-    char *auth = basic(f->svc.id, f->svc.secret);
+    char *auth = basic_auth_header(f->svc.id, f->svc.secret);
     r = form_post(s, "/oauth/revoke", auth, rbody);
     assert_status(&r, 200);
     assert_int_equal(r.len, 0);
@@ -328,7 +305,7 @@ static void token_refusals(void **state)
     assert_oauth_error(s, &r, 400, "invalid_request", w);
     r = token_basic(s, &f->svc, "grant_type=client%zzcredentials");
     assert_oauth_error(s, &r, 400, "invalid_request", w);
-    char *auth = basic(f->svc.id, f->svc.secret);
+    char *auth = basic_auth_header(f->svc.id, f->svc.secret);
     body = str_printf("%s&client_secret=%s", cc, f->svc.secret); /* two methods */
     r = form_post(s, "/oauth/token", auth, body);
     assert_oauth_error(s, &r, 400, "invalid_request", w);
@@ -383,7 +360,7 @@ static void bearer_refusals(void **state)
     assert_problem(&r, 401, "unauthorized");
     assert_header(&r, "WWW-Authenticate", "Bearer realm=\"cityos\"");
     resp_free(&r);
-    char *auth = basic(f->svc.id, f->svc.secret);
+    char *auth = basic_auth_header(f->svc.id, f->svc.secret);
     r = me(f->s, auth);
     assert_problem(&r, 401, "unauthorized");
     assert_header(&r, "WWW-Authenticate", "Bearer realm=\"cityos\"");
@@ -429,7 +406,7 @@ static void introspection_and_revocation_rules(void **state)
     assert_oauth_error(s, &r, 401, "invalid_client", w);
     free(pub);
 
-    char *other = basic(f->other.id, f->other.secret);
+    char *other = basic_auth_header(f->other.id, f->other.secret);
     r = form_post(s, "/oauth/introspect", other, "token_type_hint=access_token");
     assert_oauth_error(s, &r, 400, "invalid_request", w);
     static const char *const inactive[] = {"token=abc", "token=%E3%81%82",
@@ -452,7 +429,7 @@ static void introspection_and_revocation_rules(void **state)
     assert_oauth_error(s, &r, 400, "invalid_request", w);
 
     /* the hint is only a hint: an unusual one still revokes */
-    char *auth = basic(f->svc.id, f->svc.secret);
+    char *auth = basic_auth_header(f->svc.id, f->svc.secret);
     char *hinted = str_printf("%s&token_type_hint=refresh_token", body);
     r = form_post(s, "/oauth/revoke", auth, hinted);
     assert_status(&r, 200);
