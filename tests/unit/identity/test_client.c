@@ -16,78 +16,13 @@
 #include "base/log.h"
 #include "identity/client.h"
 #include "identity/org.h"
+#include "support/fixture.h"
 
 /* ---- fixture: a fresh store in a temporary folder per test ---- */
 
-struct fx {
-    char base[64], data[128];
-    struct store *s;
-    struct arena *a;
-};
-
-static void rm_tree(const char *path, int depth)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode) && depth < 4) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d != NULL && (de = readdir(d)) != NULL) {
-            char sub[512];
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_tree(sub, depth + 1);
-        }
-        if (d != NULL)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static int fx_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    if (f == NULL)
-        return -1;
-    snprintf(f->base, sizeof f->base, "/tmp/cityos-client-XXXXXX");
-    if (mkdtemp(f->base) == NULL)
-        return -1;
-    snprintf(f->data, sizeof f->data, "%s/data", f->base);
-    struct store_options o = {.data_dir = f->data};
-    struct err e = {0};
-    if (store_open(&f->s, &o, &e) != 0 || (f->a = arena_new(0)) == NULL) {
-        fprintf(stderr, "setup: %s\n", e.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    store_close(f->s);
-    arena_free(f->a);
-    rm_tree(f->base, 0);
-    free(f);
-    return 0;
-}
-
-static int count_fn(const struct store_row *r, void *ctx)
-{
-    *(int64_t *)ctx = store_row_int(r, 0);
-    return 1;
-}
-
-static int64_t count(struct fx *f, const char *sql)
-{
-    int64_t n = -1;
-    assert_int_equal(store_query(f->s, sql, NULL, 0, count_fn, &n, NULL), 0);
-    return n;
+    return fx_setup_in(state, "client");
 }
 
 static const char *const app_uris[] = {"https://app.example.jp/callback",
@@ -426,7 +361,7 @@ static void bad_registrations_are_refused_and_nothing_stored(void **state)
     assert_int_equal(id_client_create(f->s, &c, id, secret, &e), ERR_NOTFOUND);
     assert_string_equal(e.msg, "org_id: no such organisation");
     assert_string_equal(secret, "");
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM oauth_client"), 0);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM oauth_client"), 0);
 }
 
 int main(void)

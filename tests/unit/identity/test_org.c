@@ -17,78 +17,13 @@
 #include "base/log.h"
 #include "identity/org.h"
 #include "identity/person.h"
+#include "support/fixture.h"
 
 /* ---- fixture: a fresh store in a temporary folder per test ---- */
 
-struct fx {
-    char base[64], data[128];
-    struct store *s;
-    struct arena *a;
-};
-
-static void rm_tree(const char *path, int depth)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode) && depth < 4) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d != NULL && (de = readdir(d)) != NULL) {
-            char sub[512];
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_tree(sub, depth + 1);
-        }
-        if (d != NULL)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
 static int fx_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
-    if (f == NULL)
-        return -1;
-    snprintf(f->base, sizeof f->base, "/tmp/cityos-org-XXXXXX");
-    if (mkdtemp(f->base) == NULL)
-        return -1;
-    snprintf(f->data, sizeof f->data, "%s/data", f->base);
-    struct store_options o = {.data_dir = f->data};
-    struct err e = {0};
-    if (store_open(&f->s, &o, &e) != 0 || (f->a = arena_new(0)) == NULL) {
-        fprintf(stderr, "setup: %s\n", e.msg);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    store_close(f->s);
-    arena_free(f->a);
-    rm_tree(f->base, 0);
-    free(f);
-    return 0;
-}
-
-static int count_fn(const struct store_row *r, void *ctx)
-{
-    *(int64_t *)ctx = store_row_int(r, 0);
-    return 1;
-}
-
-static int64_t count(struct fx *f, const char *sql)
-{
-    int64_t n = -1;
-    assert_int_equal(store_query(f->s, sql, NULL, 0, count_fn, &n, NULL), 0);
-    return n;
+    return fx_setup_in(state, "org");
 }
 
 static struct id_org_new clinic(void)
@@ -216,7 +151,7 @@ static void every_invalid_field_is_refused_and_nothing_stored(void **state)
             fail_msg("case %zu (%s): rc %d, \"%s\"", i, cases[i].field, rc, e.msg);
         assert_string_equal(id, "");
     }
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM organisation"), 0);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM organisation"), 0);
 }
 
 static void roles_link_people_to_organisations(void **state)
@@ -248,7 +183,7 @@ static void roles_link_people_to_organisations(void **state)
     assert_int_equal(id_role_add(f->s, doctor, NULL, ID_ROLE_NURSE, role2, &e), ERR_INVALID);
     assert_int_equal(id_role_add(f->s, doctor, clinic_id, (enum id_role_kind)8, role2, &e),
                      ERR_INVALID);
-    assert_int_equal(count(f, "SELECT COUNT(*) FROM practitioner_role"), 3);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM practitioner_role"), 3);
 
     struct id_role *roles = NULL;
     size_t n = 0;
