@@ -17,40 +17,18 @@
 #include "base/log.h"
 #include "identity/client.h"
 #include "identity/token.h"
+#include "support/fixture.h"
 
 #define T0 1790000000000LL /* a fixed "now" in ms */
 
-struct fx {
+struct local_fx {
     char base[64], data[128];
     struct store *s;
     struct arena *a;
     char client[IDS_LEN + 1], other[IDS_LEN + 1];
 };
 
-static void rm_tree(const char *path, int depth)
-{
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode) && depth < 4) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d != NULL && (de = readdir(d)) != NULL) {
-            char sub[512];
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_tree(sub, depth + 1);
-        }
-        if (d != NULL)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static void add_client(struct fx *f, char id[IDS_LEN + 1])
+static void add_client(struct local_fx *f, char id[IDS_LEN + 1])
 {
     struct id_client_new in = {.name = "Back office",
                                .kind = ID_CLIENT_CONFIDENTIAL,
@@ -61,9 +39,9 @@ static void add_client(struct fx *f, char id[IDS_LEN + 1])
     assert_int_equal(id_client_create(f->s, &in, id, secret, &e), 0);
 }
 
-static int fx_setup(void **state)
+static int local_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct local_fx *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
     snprintf(f->base, sizeof f->base, "/tmp/cityos-token-XXXXXX");
@@ -82,18 +60,19 @@ static int fx_setup(void **state)
     return 0;
 }
 
-static int fx_teardown(void **state)
+static int local_teardown(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     store_close(f->s);
     arena_free(f->a);
-    rm_tree(f->base, 0);
+    fx_rm_tree(f->base);
     free(f);
     return 0;
 }
 
 /* issues a token for f->client at T0 with ttl_s; returns it in token */
-static void issue(struct fx *f, const char *client, int64_t ttl_s, char token[ID_TOKEN_LEN + 1])
+static void issue(struct local_fx *f, const char *client, int64_t ttl_s,
+                  char token[ID_TOKEN_LEN + 1])
 {
     struct id_token_record rec;
     struct err e = {0};
@@ -109,7 +88,7 @@ static int count_fn(const struct store_row *r, void *ctx)
     return 1;
 }
 
-static int64_t count(struct fx *f, const char *sql, const char *arg)
+static int64_t count(struct local_fx *f, const char *sql, const char *arg)
 {
     int64_t n = -1;
     struct store_value v[] = {STORE_TEXT_V(arg)};
@@ -121,7 +100,7 @@ static int64_t count(struct fx *f, const char *sql, const char *arg)
 /* a token is 43 base64url characters (256 bits), stored only as its hex BLAKE2b-256 */
 static void token_is_random_and_stored_hashed(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     char t1[ID_TOKEN_LEN + 1], t2[ID_TOKEN_LEN + 1];
     issue(f, f->client, 900, t1);
     issue(f, f->client, 900, t2);
@@ -149,7 +128,7 @@ static void token_is_random_and_stored_hashed(void **state)
 /* lookup gives back every field; unknown, empty and oversized text is not found */
 static void lookup_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     char t[ID_TOKEN_LEN + 1];
     issue(f, f->client, 900, t);
     struct id_token_record r;
@@ -179,7 +158,7 @@ static void lookup_round_trip(void **state)
 /* with an injected clock: active until the last millisecond before expiry, then not */
 static void expiry_follows_the_clock(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     char t[ID_TOKEN_LEN + 1];
     issue(f, f->client, 60, t);
     struct id_token_record r;
@@ -195,7 +174,7 @@ static void expiry_follows_the_clock(void **state)
 /* lifetimes 1 s..1 h; default 15 min; bad input refused before anything is stored */
 static void lifetimes_and_input_are_bounded(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct id_token_record r;
     char t[ID_TOKEN_LEN + 1];
     struct err e = {0};
@@ -222,7 +201,7 @@ static void lifetimes_and_input_are_bounded(void **state)
 /* only the owning client revokes; revoking twice or an unknown token changes nothing */
 static void revocation_by_the_owner_only(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     char t[ID_TOKEN_LEN + 1];
     issue(f, f->client, 900, t);
     int revoked = -1;
@@ -251,7 +230,7 @@ static void revocation_by_the_owner_only(void **state)
 /* the table refuses a token of an unknown client (foreign key) */
 static void unknown_client_is_refused_by_the_store(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct id_token_record r;
     char t[ID_TOKEN_LEN + 1], ghost[IDS_LEN + 1];
     struct err e = {0};
@@ -267,13 +246,15 @@ int main(void)
     if (sodium_init() < 0 || ids_init() != 0)
         return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(token_is_random_and_stored_hashed, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(lookup_round_trip, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(expiry_follows_the_clock, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(lifetimes_and_input_are_bounded, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(revocation_by_the_owner_only, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(unknown_client_is_refused_by_the_store, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(token_is_random_and_stored_hashed, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(lookup_round_trip, local_setup, local_teardown),
+        cmocka_unit_test_setup_teardown(expiry_follows_the_clock, local_setup, local_teardown),
+        cmocka_unit_test_setup_teardown(lifetimes_and_input_are_bounded, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(revocation_by_the_owner_only, local_setup, local_teardown),
+        cmocka_unit_test_setup_teardown(unknown_client_is_refused_by_the_store, local_setup,
+                                        local_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,17 +25,18 @@
 #include "base/log.h"
 #include "store/migrations.h"
 #include "store/store.h"
+#include "support/fixture.h"
 
 /* ---- fixture: a fresh temporary folder per test ---- */
 
-struct fx {
+struct local_fx {
     char base[64];  /* mkdtemp folder */
     char data[128]; /* base/data: the data folder, not created yet */
 };
 
-static int fx_setup(void **state)
+static int local_setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof *f);
+    struct local_fx *f = calloc(1, sizeof *f);
     if (f == NULL)
         return -1;
     snprintf(f->base, sizeof f->base, "/tmp/cityos-store-XXXXXX");
@@ -48,34 +49,10 @@ static int fx_setup(void **state)
     return 0;
 }
 
-/* Removes path and everything under it (our folders are at most a few levels deep). */
-static void rm_tree(const char *path, int depth)
+static int local_teardown(void **state)
 {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return;
-    if (S_ISDIR(st.st_mode) && depth < 8) {
-        DIR *d = opendir(path);
-        struct dirent *de;
-        while (d != NULL && (de = readdir(d)) != NULL) {
-            char sub[512];
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-            rm_tree(sub, depth + 1);
-        }
-        if (d != NULL)
-            closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static int fx_teardown(void **state)
-{
-    struct fx *f = *state;
-    rm_tree(f->base, 0);
+    struct local_fx *f = *state;
+    fx_rm_tree(f->base);
     free(f);
     return 0;
 }
@@ -279,7 +256,7 @@ static int collect_applied_fn(const struct store_row *r, void *ctx)
 
 static void test_open_creates_folder_and_migrates_once(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct stat st;
     int64_t applied1[17] = {0}, applied2[17] = {0};
     assert_int_not_equal(stat(f->data, &st), 0);
@@ -319,7 +296,7 @@ static void test_open_creates_folder_and_migrates_once(void **state)
 
 static void test_open_refuses_newer_schema(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     store_close(s);
 
@@ -348,7 +325,7 @@ static void test_open_refuses_newer_schema(void **state)
 
 static void test_open_unwritable_folder(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     char file[128], data[160];
     snprintf(file, sizeof file, "%s/file", f->base);
     FILE *fp = fopen(file, "w");
@@ -376,7 +353,7 @@ static void test_open_unwritable_folder(void **state)
 
 static void test_open_refuses_a_file_that_is_not_a_database(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     char db[192];
     assert_int_equal(mkdir(f->data, 0750), 0);
     snprintf(db, sizeof db, "%s/cityos.db", f->data);
@@ -444,7 +421,7 @@ static void read_kv(struct store *s, int id, struct kv *k)
 
 static void test_roundtrip_every_type(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     struct err e = {0};
     static const char utf8[] = "東京都千代田区 — café 🚲 ß";
@@ -553,7 +530,7 @@ static int two_inserts_fn(struct store_tx *tx, void *ctx, struct err *e)
 
 static void test_constraint_violation_is_conflict(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     struct err e = {0};
     assert_int_equal(insert_notice(s, "a", &e), 0);
@@ -585,7 +562,7 @@ static int refuse_after_insert_fn(struct store_tx *tx, void *ctx, struct err *e)
 
 static void test_failed_write_does_not_fail_its_batch(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     struct done_log d;
     struct done_slot slots[10];
@@ -667,7 +644,7 @@ static void *writer_thread(void *p)
 
 static void test_concurrent_writers_all_durable_once(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     pthread_t th[WRITERS];
     struct writer_arg args[WRITERS];
@@ -770,7 +747,7 @@ static void *reader_thread(void *p)
 
 static void test_readers_see_consistent_snapshots(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     struct pair_writer w = {.s = s, .n = 600};
     struct reader_arg ra[3];
@@ -868,7 +845,7 @@ static int read_acks(int fd, char (*ids)[32], int have, int max, int want)
 
 static void test_kill9_keeps_every_acknowledged_write(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     enum { MAX_IDS = 200000 };
     char(*ids)[32] = calloc(MAX_IDS, 32);
     int fds[2];
@@ -912,7 +889,7 @@ static void test_kill9_keeps_every_acknowledged_write(void **state)
 
 static void test_close_commits_queued_writes(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     enum { N = 300 };
     struct store *s = open_ok(f->data, 16);
     static struct done_log d; /* large: keep it off the stack */
@@ -997,7 +974,7 @@ static void *late_thread(void *p)
 
 static void test_write_refused_once_close_starts(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     struct gate g = {0};
     struct late l = {.s = s, .inner_rc = 1, .status = 1, .g = &g};
@@ -1025,7 +1002,7 @@ static int nested_write_fn(struct store_tx *tx, void *ctx, struct err *e)
 
 static void test_refusals(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     struct err e = {0};
     struct store_value v = STORE_TEXT_V("x");
@@ -1101,7 +1078,7 @@ static int nest_fn(const struct store_row *r, void *ctx)
 
 static void test_statement_cache(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     struct store *s = open_ok(f->data, 0);
     struct err e = {0};
     char sql[64];
@@ -1141,7 +1118,7 @@ static void *query_once_thread(void *p)
 
 static void test_several_stores_and_threads(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     char a_dir[160], b_dir[160], c_dir[160];
     struct err e = {0};
     snprintf(a_dir, sizeof a_dir, "%s/a", f->base);
@@ -1223,7 +1200,7 @@ static void oom_install(int on)
 
 static void test_allocation_failures(void **state)
 {
-    struct fx *f = *state;
+    struct local_fx *f = *state;
     enum { MAX_STEPS = 20000 };
     static char acked[MAX_STEPS][16];
     int nacked = 0, step;
@@ -1272,30 +1249,33 @@ int main(void)
     log_set_level(LOGL_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migration_table_is_well_formed),
-        cmocka_unit_test_setup_teardown(test_open_creates_folder_and_migrates_once, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_open_unwritable_folder, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_open_refuses_a_file_that_is_not_a_database, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_roundtrip_every_type, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_constraint_violation_is_conflict, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_failed_write_does_not_fail_its_batch, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_concurrent_writers_all_durable_once, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_readers_see_consistent_snapshots, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_kill9_keeps_every_acknowledged_write, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_close_commits_queued_writes, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_write_refused_once_close_starts, fx_setup,
-                                        fx_teardown),
-        cmocka_unit_test_setup_teardown(test_refusals, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_statement_cache, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_several_stores_and_threads, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_allocation_failures, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_open_creates_folder_and_migrates_once, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_open_refuses_newer_schema, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_open_unwritable_folder, local_setup, local_teardown),
+        cmocka_unit_test_setup_teardown(test_open_refuses_a_file_that_is_not_a_database,
+                                        local_setup, local_teardown),
+        cmocka_unit_test_setup_teardown(test_roundtrip_every_type, local_setup, local_teardown),
+        cmocka_unit_test_setup_teardown(test_constraint_violation_is_conflict, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_does_not_fail_its_batch, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers_all_durable_once, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_readers_see_consistent_snapshots, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_keeps_every_acknowledged_write, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_close_commits_queued_writes, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_write_refused_once_close_starts, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_refusals, local_setup, local_teardown),
+        cmocka_unit_test_setup_teardown(test_statement_cache, local_setup, local_teardown),
+        cmocka_unit_test_setup_teardown(test_several_stores_and_threads, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_allocation_failures, local_setup, local_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

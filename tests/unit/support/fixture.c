@@ -20,7 +20,7 @@ static void rm_tree_at(const char *path, int depth)
     struct stat st;
     if (lstat(path, &st) != 0)
         return;
-    if (S_ISDIR(st.st_mode) && depth < 4) {
+    if (S_ISDIR(st.st_mode) && depth < 8) {
         DIR *d = opendir(path);
         struct dirent *de;
         while (d != NULL && (de = readdir(d)) != NULL) {
@@ -78,4 +78,9 @@ int64_t fx_count(struct fx *f, const char *sql)
     int64_t n = -1;
     assert_int_equal(store_query(f->s, sql, NULL, 0, count_row, &n, NULL), 0);
     return n;
+}
+
+void fx_rm_tree(const char *path)
+{
+    rm_tree_at(path, 0);
 }

@@ -21,6 +21,9 @@ int fx_setup_in(void **state, const char *name);
 /* Closes the store, frees the arena, removes the folder and the struct. */
 int fx_teardown(void **state);
 
+/* Removes path and everything under it (up to 8 levels: our folders are shallow). */
+void fx_rm_tree(const char *path);
+
 /* The single integer a query such as "SELECT COUNT(*) FROM person" returns. */
 int64_t fx_count(struct fx *f, const char *sql);
 
