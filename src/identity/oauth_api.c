@@ -174,6 +174,13 @@ static int authenticate_client(struct http_request *req, struct store *s, struct
 
 /* ---- POST /oauth/token ---- */
 
+/* Logs a failed asynchronous write of `what` (the caller answers 503). */
+static void write_done_log(int status, const struct err *e, const char *what)
+{
+    if (status != 0 && e != NULL)
+        log_warn("%s not stored: %s", what, e->msg);
+}
+
 struct token_write {
     struct id_token_record rec;
     char token[ID_TOKEN_LEN + 1];
@@ -182,12 +189,12 @@ struct token_write {
     struct http_request *req;
 };
 
+/* Completion of a token write: the connection sleeps until it is durable or has failed. */
 static void token_written(int status, const struct err *e, void *ctx)
 {
     struct token_write *w = ctx;
     w->status = status;
-    if (status != 0 && e != NULL)
-        log_warn("access token not stored: %s", e->msg);
+    write_done_log(status, e, "access token");
     http_request_resume(w->req);
 }
 
@@ -445,8 +452,7 @@ static void revoke_written(int status, const struct err *e, void *ctx)
 {
     struct revoke_write *w = ctx;
     w->status = status;
-    if (status != 0 && e != NULL)
-        log_warn("token revocation not stored: %s", e->msg);
+    write_done_log(status, e, "token revocation");
     http_request_resume(w->req);
 }
 
