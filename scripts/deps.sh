@@ -7,10 +7,15 @@ packages=(
   # build
   gcc clang libclang-rt-14-dev meson ninja-build pkg-config clang-format
   # libraries (see docs/decisions.md for why each)
-  libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libinih-dev
+  libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libinih-dev liboath-dev
   # tests
   libcmocka-dev libcurl4-openssl-dev curl
+  # tests/oidc: a real OIDC client library (oauth4webapi) runs on node (Debian 12: node 18)
+  nodejs
 )
+# npm by command, not by package: a node from elsewhere (e.g. a nodejs package that bundles npm
+# and conflicts with Debian's npm) already has one, and apt-get would refuse to install it.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -18,14 +23,24 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-echo "cityos: installing ${missing[*]}" >&2
-sudo=""
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "cityos: run as root (or install sudo) to install packages" >&2; exit 1; }
-  sudo=sudo
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "cityos: installing ${missing[*]}" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "cityos: run as root (or install sudo) to install packages" >&2; exit 1; }
+    sudo=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The OIDC client test's npm packages, exactly as pinned in tests/oidc/package-lock.json; again
+# only when missing or older than the lock file (npm ci needs the npm registry).
+oidc="$(cd "$(dirname "$0")/.." && pwd)/tests/oidc"
+if command -v npm >/dev/null && [ -f "$oidc/package-lock.json" ] &&
+   { [ ! -f "$oidc/node_modules/.package-lock.json" ] ||
+     [ "$oidc/package-lock.json" -nt "$oidc/node_modules/.package-lock.json" ]; }; then
+  echo "cityos: npm ci --prefix tests/oidc" >&2
+  npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error >&2
+fi

@@ -24,9 +24,10 @@ struct config {
     long long store_batch_max;
     char log_level[16];
     char admin_token[CONFIG_STR_MAX];
-    char issuer[CONFIG_STR_MAX]; /* the OpenID issuer: public base URL, no trailing slash */
-    long long people;            /* demo: generated citizens besides the cast */
-    long long seed;              /* demo: seed of the town's generator */
+    char issuer[CONFIG_STR_MAX];   /* the OpenID issuer: public base URL, no trailing slash */
+    long long access_token_ttl;    /* seconds */
+    long long people;              /* demo: generated citizens besides the cast */
+    long long seed;                /* demo: seed of the town's generator */
 };
 
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_SIZE, CONFIG_SECONDS, CONFIG_ENUM };

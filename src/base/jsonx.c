@@ -94,7 +94,9 @@ int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const
 
 char *jsonx_dumps(const json_t *v, size_t *len)
 {
-    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+    /* 15 significant digits: every decimal we store (coordinates in micro-degrees, vital
+     * signs) prints as written instead of as its nearest binary double (37.494700000000002) */
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
     jsonx_init();
     unsigned long failures = alloc_failures;
     size_t n = v ? json_dumpb(v, NULL, 0, flags) : 0;

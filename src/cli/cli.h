@@ -20,8 +20,13 @@ int cli_user(int argc, char **argv);
 int cli_org(int argc, char **argv);
 int cli_client(int argc, char **argv);
 
+/* `cityos user totp <email> [--remove]` (totp_cmd.c): enrols or removes a TOTP second factor.
+ * argv starts after "totp". */
+int cli_user_totp(int argc, char **argv);
+
 /* `cityos keys rotate` (keys_cmd.c): a new signing key, optionally retiring old ones. */
 int cli_keys(int argc, char **argv);
+
 
 /* Loads the configuration for a subcommand, sets the log level and initialises libsodium.
  * Returns 0, 1 when --help was printed (exit 0), or 2 after printing the error. */

@@ -444,13 +444,14 @@ static int seed_clients(struct store *s, const char *clinic_id, struct clients *
 {
     static const char *const redirects[] = {"http://127.0.0.1:8765/callback",
                                             "https://phr.example.jp/callback"};
-    struct id_client_new app = {"みなとPHR (sample app)",
-                                ID_CLIENT_PUBLIC,
-                                redirects,
-                                COUNT(redirects),
-                                "openid fhirUser offline_access launch/patient patient/*.rs",
-                                ID_GRANT_AUTHORIZATION_CODE | ID_GRANT_REFRESH_TOKEN,
-                                NULL};
+    struct id_client_new app = {
+        "みなとPHR (sample app)",
+        ID_CLIENT_PUBLIC,
+        redirects,
+        COUNT(redirects),
+        "openid profile fhirUser offline_access launch/patient patient/*.rs",
+        ID_GRANT_AUTHORIZATION_CODE | ID_GRANT_REFRESH_TOKEN,
+        NULL};
     struct id_client_new backend = {
         "湊ファミリークリニック back-end service", ID_CLIENT_CONFIDENTIAL,      NULL,     0,
         "system/Observation.rs system/Patient.rs", ID_GRANT_CLIENT_CREDENTIALS, clinic_id};

@@ -361,6 +361,9 @@ static void print_cmd_help(FILE *out, const char *cmd)
     for (size_t i = 0; i < NVERBS; i++)
         if (strcmp(verbs[i].cmd, cmd) == 0)
             fprintf(out, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+    if (strcmp(cmd, "user") == 0) /* totp_cmd.c: a verb with its own argument handling */
+        fprintf(out, "  %-8s %s\n", "totp",
+                "enrol (or --remove) a TOTP second factor for an account");
     fprintf(out, "\n`cityos %s <verb> --help` lists the verb's inputs and options.\n", cmd);
 }
 
@@ -489,6 +492,8 @@ out:
 
 int cli_user(int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "totp") == 0)
+        return cli_user_totp(argc - 1, argv + 1);
     return run_command("user", argc, argv);
 }
 

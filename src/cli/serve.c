@@ -11,9 +11,13 @@
 #include "cli/cli.h"
 #include "http/ops.h"
 #include "http/server.h"
+#include "identity/admin_api.h"
+#include "identity/authorize.h"
 #include "identity/oauth_api.h"
+#include "identity/signin_api.h"
 #include "identity/discovery.h"
 #include "identity/keys.h"
+#include "identity/principal.h"
 #include "services/notices/notices_api.h"
 #include "store/store.h"
 
@@ -22,6 +26,9 @@ static struct http_router router;
 static struct http_ops ops;
 static struct notices_api notices;
 static struct oauth_api oauth;
+static struct authorize_api authorize;
+static struct signin_api signin;
+static struct admin_api admin;
 static struct id_discovery discovery;
 
 static int register_routes(struct store *s, const struct config *cfg)
@@ -30,9 +37,17 @@ static int register_routes(struct store *s, const struct config *cfg)
     ops.store = s;
     int rc = http_ops_register(&router, &ops);
     if (rc == 0)
-        rc = notices_api_register(&router, &notices, s, cfg->admin_token);
+        rc = notices_api_register(&router, &notices, s);
+    oauth.token_ttl_s = cfg->access_token_ttl;
+    oauth.issuer = cfg->issuer;
     if (rc == 0)
         rc = oauth_api_register(&router, &oauth, s);
+    if (rc == 0)
+        rc = authorize_api_register(&router, &authorize, s, cfg->issuer);
+    if (rc == 0)
+        rc = signin_api_register(&router, &signin, s, cfg->issuer, cfg->data_dir);
+    if (rc == 0)
+        rc = admin_api_register(&router, &admin, s);
     if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)
         rc = id_discovery_register(&router, &discovery);
     return rc;
@@ -59,6 +74,12 @@ int cli_serve(int argc, char **argv)
         return 1;
     if (id_keys_open(cfg.data_dir, &e) != 0) {
         log_error("%s", e.msg);
+        store_close(store);
+        return 1;
+    }
+    if (id_principal_configure(cfg.admin_token, cfg.issuer, &e) != 0) {
+        log_error("%s", e.msg);
+        id_keys_close();
         store_close(store);
         return 1;
     }
@@ -99,8 +120,10 @@ int cli_serve(int argc, char **argv)
     uint64_t left = http_server_drain(server, (int)cfg.shutdown_grace);
     if (left > 0)
         log_warn("%llu requests still in flight after the grace period", (unsigned long long)left);
+    signin_api_release(&signin); /* resumes what still waits for the sign-in pool */
     http_server_stop(server);
     id_discovery_release(&discovery);
+    id_principal_release();
     id_keys_close();
     store_close(store);
     log_info("stopped");

@@ -41,4 +41,8 @@ const char *http_form_get(const struct http_form *f, const char *name);
  * Basic credentials (RFC 6749 section 2.3.1). Returns the string or NULL (e says why). */
 char *http_form_decode(const char *s, size_t len, size_t max, struct arena *a, struct err *e);
 
+/* Percent-encodes s for a query or form value: every byte but the unreserved characters of
+ * RFC 3986 (A-Z a-z 0-9 - . _ ~) becomes %XX. Returns the string in a, or NULL. */
+char *http_form_encode(const char *s, struct arena *a);
+
 #endif

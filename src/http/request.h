@@ -49,11 +49,23 @@ const char *http_header(const struct http_request *req, const char *name);
 /* Query-string argument by name or NULL; *present tells "?a" from absent when non-NULL. */
 const char *http_query(const struct http_request *req, const char *name);
 
+/* Cookie of the request by name (RFC 6265 Cookie header, parsed by the server) or NULL. */
+const char *http_cookie(const struct http_request *req, const char *name);
+
 /* Checks that every query argument is in allowed (NULL-terminated, at most 32 names) and
  * appears once. Returns 1, or 0 with *bad set to the first unknown or repeated name and
  * *repeated telling which. */
 int http_query_only(const struct http_request *req, const char *const *allowed,
                     const char **bad /* OUT */, int *repeated /* OUT */);
+
+/* The first of names (NULL-terminated, at most 32) given more than once in the query, or NULL.
+ * Other names are not looked at (OpenID requests may carry parameters we do not know). */
+const char *http_query_repeated(const struct http_request *req, const char *const *names);
+
+/* The client's IP address in numeric form ("192.0.2.7", "2001:db8::1"; getnameinfo
+ * NI_NUMERICHOST), in the request's arena, or NULL when unknown. The peer of the TCP connection:
+ * behind a proxy, that is the proxy. */
+const char *http_client_addr(const struct http_request *req);
 
 /* Is the request's Content-Type this media type (parameters such as charset ignored)? */
 int http_content_type_is(const struct http_request *req, const char *media_type);

@@ -29,6 +29,7 @@ struct http_server {
     int listen_fd;
     int port;
     _Atomic uint64_t inflight;
+    _Atomic uint64_t suspended; /* requests whose handler waits for asynchronous work */
     _Atomic int draining;
     _Atomic uint64_t next_request;
     char id_prefix[9];
@@ -88,11 +89,18 @@ const char *http_query(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(cr->mhd, MHD_GET_ARGUMENT_KIND, name);
 }
 
+const char *http_cookie(const struct http_request *req, const char *name)
+{
+    const struct conn_req *cr = req->conn;
+    return MHD_lookup_connection_value(cr->mhd, MHD_COOKIE_KIND, name);
+}
+
 struct query_check {
     const char *const *allowed;
     const char *bad;
     int repeated;
-    uint32_t seen; /* bit i: allowed[i] was given */
+    uint32_t seen;      /* bit i: allowed[i] was given */
+    int ignore_unknown; /* names outside allowed pass */
 };
 
 static enum MHD_Result check_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -112,6 +120,8 @@ static enum MHD_Result check_query_arg(void *cls, enum MHD_ValueKind kind, const
         q->seen |= 1u << i;
         return MHD_YES;
     }
+    if (q->ignore_unknown)
+        return MHD_YES;
     q->bad = key;
     return MHD_NO;
 }
@@ -120,11 +130,42 @@ int http_query_only(const struct http_request *req, const char *const *allowed, 
                     int *repeated)
 {
     const struct conn_req *cr = req->conn;
-    struct query_check q = {allowed, NULL, 0, 0};
+    struct query_check q = {allowed, NULL, 0, 0, 0};
     MHD_get_connection_values(cr->mhd, MHD_GET_ARGUMENT_KIND, check_query_arg, &q);
     *bad = q.bad;
     *repeated = q.repeated;
     return q.bad == NULL;
+}
+
+const char *http_query_repeated(const struct http_request *req, const char *const *names)
+{
+    const struct conn_req *cr = req->conn;
+    struct query_check q = {names, NULL, 0, 0, 1};
+    MHD_get_connection_values(cr->mhd, MHD_GET_ARGUMENT_KIND, check_query_arg, &q);
+    return q.bad;
+}
+
+const char *http_client_addr(const struct http_request *req)
+{
+    const struct conn_req *cr = req->conn;
+    if (cr == NULL || cr->mhd == NULL)
+        return NULL;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(cr->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return NULL;
+    const struct sockaddr *sa = ci->client_addr;
+    socklen_t len;
+    if (sa->sa_family == AF_INET)
+        len = sizeof(struct sockaddr_in);
+    else if (sa->sa_family == AF_INET6)
+        len = sizeof(struct sockaddr_in6);
+    else
+        return NULL;
+    char host[NI_MAXHOST];
+    if (getnameinfo(sa, len, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
+        return NULL;
+    return arena_strdup(req->arena, host);
 }
 
 void http_request_suspend(struct http_request *req, http_handler then, void *ctx)
@@ -133,6 +174,7 @@ void http_request_suspend(struct http_request *req, http_handler then, void *ctx
     cr->then = then;
     cr->then_ctx = ctx;
     cr->suspended = 1;
+    atomic_fetch_add(&cr->srv->suspended, 1);
     MHD_suspend_connection(cr->mhd);
 }
 
@@ -346,6 +388,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!cr->resumed)
             return MHD_YES;
         cr->suspended = 0;
+        atomic_fetch_sub(&srv->suspended, 1);
         if (cr->then(&cr->req, cr->then_ctx) != 0 && cr->req.status == 0)
             http_problem(&cr->req, "internal-error", "the handler failed");
     } else if (cr->req.status == 0) {
@@ -399,6 +442,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
     if (cr == NULL)
         return;
     *state = NULL;
+    if (cr->suspended) {
+        /* resumed, but the client had gone: the connection ends without the handler running
+         * again, and the request no longer waits for anything */
+        cr->suspended = 0;
+        atomic_fetch_sub(&srv->suspended, 1);
+    }
     uint64_t ns = clock_mono_ns() - cr->start_ns;
     double seconds = (double)ns / 1e9;
     int status = cr->answered ? cr->req.status : 0;
@@ -474,6 +523,7 @@ int http_server_start(struct http_server **out, const struct http_server_options
     srv->router = r;
     srv->opt = *o;
     atomic_init(&srv->inflight, 0);
+    atomic_init(&srv->suspended, 0);
     atomic_init(&srv->draining, 0);
     atomic_init(&srv->next_request, 1);
     char prefix[IDS_LEN + 1];
@@ -540,6 +590,17 @@ void http_server_stop(struct http_server *s)
 {
     if (s == NULL)
         return;
+    /* libmicrohttpd aborts when stopped with a suspended connection: let the asynchronous work
+     * still running (store writes, hashing) finish and its requests be answered, up to 5 s */
+    for (int i = 0; i < 500 && atomic_load(&s->suspended) > 0; i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    uint64_t stuck = atomic_load(&s->suspended);
+    if (stuck > 0) {
+        log_error("%llu requests still wait for asynchronous work; the HTTP daemon is left "
+                  "running as the process exits",
+                  (unsigned long long)stuck);
+        return;
+    }
     MHD_stop_daemon(s->daemon);
     if (s->listen_fd >= 0)
         close(s->listen_fd);

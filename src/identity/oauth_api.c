@@ -12,14 +12,15 @@
 #include "base/log.h"
 #include "http/form.h"
 #include "identity/client.h"
+#include "identity/grant.h"
 #include "identity/principal.h"
 #include "identity/scope.h"
+#include "identity/oauth_internal.h"
 #include "identity/token.h"
 
 #define FORM_TYPE        "application/x-www-form-urlencoded"
 #define BASIC_MAX        1024 /* bytes of decoded Basic credentials */
 #define CLIENT_FIELD_MAX 256  /* bytes of a decoded client id or secret */
-#define SCOPE_TEXT_BUF   (2 * ID_SCOPE_TEXT_MAX + 1)
 
 /* ---- the one builder of OAuth error answers (RFC 6749 section 5.2) ---- */
 
@@ -31,39 +32,29 @@ static void clean_description(char *s)
             *s = '\'';
 }
 
-static void no_store(struct http_request *req)
+void oauth_no_store(struct http_request *req)
 {
     http_set_header(req, "Cache-Control", "no-store");
     http_set_header(req, "Pragma", "no-cache");
 }
 
-/* Answers {error, error_description} with status; a 401 carries a Basic challenge. */
-static void oauth_error_at(struct http_request *req, const char *file, int line, int status,
-                           const char *code, const char *description)
+void oauth_error_at(struct http_request *req, const char *file, int line, int status,
+                    const char *code, const char *description)
 {
     char desc[256];
     snprintf(desc, sizeof desc, "%s", description);
     clean_description(desc);
     log_debug("oauth %s (%d) at %s:%d: %s", code, status, file, line, desc);
-    no_store(req);
+    oauth_no_store(req);
     if (status == 401)
         http_set_header(req, "WWW-Authenticate", "Basic realm=\"cityos\"");
     http_respond_json(req, status,
                       json_pack("{s:s, s:s}", "error", code, "error_description", desc));
 }
 
-#define oauth_error(req, status, code, desc)                                                       \
-    oauth_error_at(req, __FILE__, __LINE__, status, code, desc)
-
 /* ---- the request: form body and client authentication ---- */
 
-struct oauth_call {
-    struct http_form form;
-    struct id_client client;
-};
-
-/* Reads the form body. Returns 1, or 0 with the answer set. */
-static int read_form(struct http_request *req, struct oauth_call *c)
+int oauth_read_form(struct http_request *req, struct oauth_call *c)
 {
     if (!http_content_type_is(req, FORM_TYPE)) {
         oauth_error(req, 400, "invalid_request",
@@ -113,11 +104,8 @@ static int parse_basic(struct http_request *req, const char *b64, const char **i
     return *id != NULL && *secret != NULL;
 }
 
-/* Authenticates the calling client by client_secret_basic or client_secret_post and loads it
- * into c->client. token_endpoint: a public client is refused with unauthorized_client (it may
- * not use client credentials) rather than invalid_client. Returns 1, or 0 with the answer set. */
-static int authenticate_client(struct http_request *req, struct store *s, struct oauth_call *c,
-                               int token_endpoint)
+int oauth_authenticate_client(struct http_request *req, struct store *s, struct oauth_call *c,
+                              int allow_public)
 {
     const char *auth = http_header(req, "Authorization");
     const char *form_id = http_form_get(&c->form, "client_id");
@@ -153,11 +141,12 @@ static int authenticate_client(struct http_request *req, struct store *s, struct
         return 0;
     }
     if (c->client.kind != ID_CLIENT_CONFIDENTIAL) {
-        if (token_endpoint)
-            oauth_error(req, 400, "unauthorized_client",
-                        "a public client cannot use the client_credentials grant");
-        else
-            oauth_error(req, 401, "invalid_client", "only confidential clients may call this");
+        /* a public client only names itself (RFC 6749 2.3: it has no credentials) */
+        if (allow_public && secret == NULL && auth == NULL)
+            return 1;
+        oauth_error(req, 401, "invalid_client",
+                    allow_public ? "a public client has no secret: send only client_id"
+                                 : "only confidential clients may call this");
         return 0;
     }
     rc = id_client_check_secret(s, c->client.id, secret != NULL ? secret : "", &e);
@@ -174,8 +163,7 @@ static int authenticate_client(struct http_request *req, struct store *s, struct
 
 /* ---- POST /oauth/token ---- */
 
-/* Logs a failed asynchronous write of `what` (the caller answers 503). */
-static void write_done_log(int status, const struct err *e, const char *what)
+void oauth_write_failed_log(int status, const struct err *e, const char *what)
 {
     if (status != 0 && e != NULL)
         log_warn("%s not stored: %s", what, e->msg);
@@ -194,7 +182,7 @@ static void token_written(int status, const struct err *e, void *ctx)
 {
     struct token_write *w = ctx;
     w->status = status;
-    write_done_log(status, e, "access token");
+    oauth_write_failed_log(status, e, "access token");
     http_request_resume(w->req);
 }
 
@@ -205,7 +193,7 @@ static int answer_token(struct http_request *req, void *ctx)
         oauth_error(req, 503, "temporarily_unavailable", "the token could not be stored");
         return 0;
     }
-    no_store(req);
+    oauth_no_store(req);
     http_respond_json(req, 200,
                       json_pack("{s:s, s:s, s:I, s:s}", "access_token", w->token, "token_type",
                                 "Bearer", "expires_in", (json_int_t)w->ttl_s, "scope",
@@ -278,7 +266,7 @@ static const char *grant_scope(struct http_request *req, const struct id_client 
     struct id_scope_set *allowed = arena_alloc(req->arena, sizeof *allowed);
     struct id_scope_set *want = arena_alloc(req->arena, sizeof *want);
     struct id_scope_set *got = arena_alloc(req->arena, sizeof *got);
-    char *text = arena_alloc(req->arena, SCOPE_TEXT_BUF);
+    char *text = arena_alloc(req->arena, OAUTH_SCOPE_TEXT_BUF);
     char msg[320];
     struct err e = {0};
     if (allowed == NULL || want == NULL || got == NULL || text == NULL) {
@@ -319,7 +307,7 @@ static const char *grant_scope(struct http_request *req, const struct id_client 
             return NULL;
         }
     }
-    if (id_scope_format(grant, ID_SCOPE_FORM_KEEP_V1, text, SCOPE_TEXT_BUF) != 0 ||
+    if (id_scope_format(grant, ID_SCOPE_FORM_KEEP_V1, text, OAUTH_SCOPE_TEXT_BUF) != 0 ||
         text[0] == '\0') {
         oauth_error(req, 400, "invalid_scope", "the granted scope is too long");
         return NULL;
@@ -333,19 +321,28 @@ static int post_token(struct http_request *req, void *ctx)
     struct oauth_call *c = arena_zalloc(req->arena, sizeof *c);
     if (c == NULL)
         return -1;
-    int ok = read_form(req, c);
+    int ok = oauth_read_form(req, c);
     if (ok <= 0)
         return ok;
-    if (!authenticate_client(req, api->store, c, 1))
+    if (!oauth_authenticate_client(req, api->store, c, 1))
         return 0;
     const char *grant = http_form_get(&c->form, "grant_type");
     if (grant == NULL) {
         oauth_error(req, 400, "invalid_request", "grant_type is required");
         return 0;
     }
+    if (strcmp(grant, "authorization_code") == 0)
+        return oauth_token_by_code(req, api, c);
+    if (strcmp(grant, "refresh_token") == 0)
+        return oauth_token_by_refresh(req, api, c);
     if (strcmp(grant, "client_credentials") != 0) {
         oauth_error(req, 400, "unsupported_grant_type",
-                    "this server supports only the client_credentials grant for now");
+                    "supported: authorization_code, refresh_token, client_credentials");
+        return 0;
+    }
+    if (c->client.kind != ID_CLIENT_CONFIDENTIAL) {
+        oauth_error(req, 400, "unauthorized_client",
+                    "a public client cannot use the client_credentials grant");
         return 0;
     }
     if (!(c->client.grant_types & ID_GRANT_CLIENT_CREDENTIALS)) {
@@ -383,19 +380,19 @@ static int post_token(struct http_request *req, void *ctx)
  * and a `token` parameter. Returns the call and sets *token, or NULL with *status 0 (the answer
  * is set) or -1 (out of memory). */
 static struct oauth_call *begin_token_call(struct http_request *req, struct oauth_api *api,
-                                           const char **token, int *status)
+                                           int allow_public, const char **token, int *status)
 {
     *status = -1;
     struct oauth_call *c = arena_zalloc(req->arena, sizeof *c);
     if (c == NULL)
         return NULL;
-    int ok = read_form(req, c);
+    int ok = oauth_read_form(req, c);
     if (ok <= 0) {
         *status = ok;
         return NULL;
     }
     *status = 0;
-    if (!authenticate_client(req, api->store, c, 0))
+    if (!oauth_authenticate_client(req, api->store, c, allow_public))
         return NULL;
     *token = http_form_get(&c->form, "token");
     if (*token == NULL) {
@@ -407,19 +404,33 @@ static struct oauth_call *begin_token_call(struct http_request *req, struct oaut
 
 /* ---- POST /oauth/introspect (RFC 7662) ---- */
 
+/* Is token one of the space-separated words of list? */
+static int scope_list_has(const char *list, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = list; p != NULL && *p != '\0';) {
+        const char *end = strchr(p, ' ');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (len == n && memcmp(p, token, n) == 0)
+            return 1;
+        p = end != NULL ? end + 1 : p + len;
+    }
+    return 0;
+}
+
 static int post_introspect(struct http_request *req, void *ctx)
 {
     struct oauth_api *api = ctx;
     const char *token = NULL;
     int status = 0;
-    struct oauth_call *c = begin_token_call(req, api, &token, &status);
+    struct oauth_call *c = begin_token_call(req, api, 0, &token, &status);
     if (c == NULL)
         return status;
     struct id_token_record rec;
     struct err e = {0};
     int rc =
         id_token_lookup(api->store, token, strlen(token), clock_now_ms(), &rec, req->arena, &e);
-    no_store(req);
+    oauth_no_store(req);
     if (rc == ERR_NOTFOUND) {
         http_respond_json(req, 200, json_pack("{s:b}", "active", 0));
         return 0;
@@ -428,6 +439,12 @@ static int post_introspect(struct http_request *req, void *ctx)
         return -1;
     if (rc != 0) {
         oauth_error(req, 503, "temporarily_unavailable", "the token store did not answer");
+        return 0;
+    }
+    if (strcmp(rec.client_id, c->client.id) != 0 &&
+        !scope_list_has(c->client.scopes, ID_SCOPE_INTROSPECT)) {
+        /* RFC 7662 2.2: a token the caller may not look at is reported inactive */
+        http_respond_json(req, 200, json_pack("{s:b}", "active", 0));
         return 0;
     }
     json_t *o = json_pack("{s:b, s:s, s:s, s:s, s:I, s:I, s:s}", "active", 1, "scope", rec.scope,
@@ -444,6 +461,7 @@ static int post_introspect(struct http_request *req, void *ctx)
 
 struct revoke_write {
     struct id_token_revoke r;
+    struct id_grant_revoke grant;
     int status;
     struct http_request *req;
 };
@@ -452,7 +470,7 @@ static void revoke_written(int status, const struct err *e, void *ctx)
 {
     struct revoke_write *w = ctx;
     w->status = status;
-    write_done_log(status, e, "token revocation");
+    oauth_write_failed_log(status, e, "token revocation");
     http_request_resume(w->req);
 }
 
@@ -464,8 +482,47 @@ static int answer_revoked(struct http_request *req, void *ctx)
         oauth_error(req, 503, "temporarily_unavailable", "the revocation could not be stored");
         return 0;
     }
-    no_store(req);
+    oauth_no_store(req);
     http_respond(req, 200, NULL, "", 0);
+    return 0;
+}
+
+/* A refresh token: revoking it revokes its grant, with every token the grant produced
+ * (RFC 7009 section 2.1). Unknown text answers 200 as well. */
+static int revoke_refresh_token(struct http_request *req, struct oauth_api *api,
+                                struct oauth_call *c, const char *token)
+{
+    struct id_grant_lookup l;
+    struct err e = {0};
+    int rc = id_grant_lookup(api->store, 1, token, &l, req->arena, &e);
+    if (rc == ERR_NOMEM)
+        return -1;
+    if (rc != 0 && rc != ERR_NOTFOUND) {
+        http_set_header(req, "Retry-After", "1");
+        oauth_error(req, 503, "temporarily_unavailable", "the token store did not answer");
+        return 0;
+    }
+    if (rc == ERR_NOTFOUND || l.grant.revoked_ms != 0) {
+        oauth_no_store(req);
+        http_respond(req, 200, NULL, "", 0);
+        return 0;
+    }
+    if (strcmp(l.grant.client_id, c->client.id) != 0) {
+        oauth_error(req, 400, "unauthorized_client", "the token was not issued to this client");
+        return 0;
+    }
+    struct revoke_write *w = arena_zalloc(req->arena, sizeof *w);
+    if (w == NULL)
+        return -1;
+    memcpy(w->grant.grant_id, l.grant.id, sizeof w->grant.grant_id);
+    w->grant.reason = "revoked_by_client";
+    w->grant.now_ms = clock_now_ms();
+    w->req = req;
+    http_request_suspend(req, answer_revoked, w);
+    if (store_write_async(api->store, id_grant_revoke_fn, &w->grant, revoke_written, w) != 0) {
+        w->status = ERR_UNAVAILABLE;
+        http_request_resume(req);
+    }
     return 0;
 }
 
@@ -474,24 +531,26 @@ static int post_revoke(struct http_request *req, void *ctx)
     struct oauth_api *api = ctx;
     const char *token = NULL;
     int status = 0;
-    struct oauth_call *c = begin_token_call(req, api, &token, &status);
+    struct oauth_call *c = begin_token_call(req, api, 1, &token, &status);
     if (c == NULL)
         return status;
-    /* token_type_hint is only a hint (RFC 7009 section 2.1): any value is accepted and the
-     * token is looked up as an access token, the only kind this server issues yet */
+    /* token_type_hint is only a hint (RFC 7009 section 2.1): any value is accepted and the token
+     * is looked up as an access token, then as a refresh token */
     struct id_token_record rec;
     struct err e = {0};
     int rc = id_token_find(api->store, token, strlen(token), &rec, req->arena, &e);
+    if (rc == ERR_NOTFOUND)
+        return revoke_refresh_token(req, api, c, token);
     if (rc == ERR_NOMEM)
         return -1;
-    if (rc != 0 && rc != ERR_NOTFOUND) {
+    if (rc != 0) {
         http_set_header(req, "Retry-After", "1");
         oauth_error(req, 503, "temporarily_unavailable", "the token store did not answer");
         return 0;
     }
-    if (rc == ERR_NOTFOUND || rec.revoked_ms != 0) {
-        no_store(req);
-        http_respond(req, 200, NULL, "", 0); /* unknown or already revoked: nothing to do */
+    if (rec.revoked_ms != 0) {
+        oauth_no_store(req);
+        http_respond(req, 200, NULL, "", 0); /* already revoked: nothing to do */
         return 0;
     }
     if (strcmp(rec.client_id, c->client.id) != 0) {
@@ -528,6 +587,12 @@ static int get_me_token(struct http_request *req, void *ctx)
                   (json_int_t)(p.expires_ms / 1000), "iat", (json_int_t)(p.issued_ms / 1000));
     if (o != NULL && p.subject_id != NULL)
         json_object_set_new(o, "sub", json_string(p.subject_id));
+    if (o != NULL && p.acting_for != NULL)
+        json_object_set_new(o, "acting_for", json_string(p.acting_for));
+    if (o != NULL && p.org_id != NULL) {
+        json_object_set_new(o, "org_id", json_string(p.org_id));
+        json_object_set_new(o, "role", json_string(p.role));
+    }
     http_set_header(req, "Cache-Control", "no-store");
     http_respond_json(req, 200, o);
     return 0;
@@ -543,5 +608,7 @@ int oauth_api_register(struct http_router *r, struct oauth_api *api, struct stor
         rc = http_router_add(r, "POST", "/oauth/revoke", post_revoke, api);
     if (rc == 0)
         rc = http_router_add(r, "GET", "/api/v1/me/token", get_me_token, api);
+    if (rc == 0)
+        rc = oauth_userinfo_register(r, api);
     return rc;
 }

@@ -1,5 +1,6 @@
-/* oauth_api.h - the OAuth 2.0 endpoints: POST /oauth/token (client credentials), POST
- * /oauth/introspect (RFC 7662), POST /oauth/revoke (RFC 7009), and GET /api/v1/me/token. */
+/* oauth_api.h - the OAuth 2.0 / OpenID Connect endpoints: POST /oauth/token (authorization
+ * code with PKCE, refresh token with rotation, client credentials), POST /oauth/introspect
+ * (RFC 7662), POST /oauth/revoke (RFC 7009), GET|POST /oauth/userinfo, GET /api/v1/me/token. */
 #ifndef COS_ID_OAUTH_API_H
 #define COS_ID_OAUTH_API_H
 
@@ -8,13 +9,18 @@
 #include "http/router.h"
 #include "store/store.h"
 
+/* The registered scope that lets a confidential client (a resource server) introspect tokens
+ * issued to other clients; without it a client may introspect only its own tokens. */
+#define ID_SCOPE_INTROSPECT "cityos.introspect"
+
 struct oauth_api {
     struct store *store;
     int64_t token_ttl_s; /* access token lifetime; 0 picks ID_TOKEN_TTL_DEFAULT_S */
+    const char *issuer;  /* the OpenID issuer (ID tokens' iss, fhirUser URLs) */
 };
 
-/* Registers the routes. api must outlive the router; set api->token_ttl_s before (or leave it
- * 0). Returns 0 or a negative ERR_*. */
+/* Registers the routes. api must outlive the router; set api->token_ttl_s and api->issuer
+ * before. Returns 0 or a negative ERR_*. */
 int oauth_api_register(struct http_router *r, struct oauth_api *api, struct store *s);
 
 #endif

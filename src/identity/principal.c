@@ -2,6 +2,8 @@
  * Authorization header, looked up by hash, becomes a struct id_principal; 401s are built here. */
 #include "identity/principal.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,9 +28,71 @@ static int b64token_valid(const char *t, size_t *len)
     return t[n] == '\0';
 }
 
+/* Set once before serving, read-only afterwards. */
+static struct {
+    int operator_enabled;
+    unsigned char operator_hash[crypto_generichash_BYTES];
+    char aud_issuer[512];
+    char aud_fhir[512];
+} settings;
+
+int id_principal_configure(const char *operator_token, const char *issuer, struct err *e)
+{
+    memset(&settings, 0, sizeof settings);
+    if (operator_token != NULL && operator_token[0] != '\0') {
+        settings.operator_enabled = 1;
+        crypto_generichash(settings.operator_hash, sizeof settings.operator_hash,
+                           (const unsigned char *)operator_token, strlen(operator_token), NULL, 0);
+    }
+    if (issuer != NULL && issuer[0] != '\0') {
+        int n1 = snprintf(settings.aud_issuer, sizeof settings.aud_issuer, "%s", issuer);
+        int n2 = snprintf(settings.aud_fhir, sizeof settings.aud_fhir, "%s/fhir", issuer);
+        if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof settings.aud_fhir) {
+            memset(&settings, 0, sizeof settings);
+            return err_set(e, ERR_INVALID, "issuer: too long");
+        }
+    }
+    return 0;
+}
+
+void id_principal_release(void)
+{
+    sodium_memzero(&settings, sizeof settings);
+}
+
+/* Is this bearer token the operator's? Compares BLAKE2b hashes in constant time. */
+static int is_operator_token(const char *token, size_t len)
+{
+    if (!settings.operator_enabled)
+        return 0;
+    unsigned char h[crypto_generichash_BYTES];
+    crypto_generichash(h, sizeof h, (const unsigned char *)token, len, NULL, 0);
+    return sodium_memcmp(h, settings.operator_hash, sizeof h) == 0;
+}
+
+static int audience_accepted(const char *aud)
+{
+    return aud != NULL &&
+           (strcmp(aud, ID_TOKEN_AUD_DEFAULT) == 0 ||
+            (settings.aud_issuer[0] != '\0' &&
+             (strcmp(aud, settings.aud_issuer) == 0 || strcmp(aud, settings.aud_fhir) == 0)));
+}
+
 const char *id_principal_kind_name(enum id_principal_kind k)
 {
-    return k == ID_PRINCIPAL_PERSON ? "person" : "client";
+    switch (k) {
+    case ID_PRINCIPAL_PERSON:
+        return "person";
+    case ID_PRINCIPAL_DELEGATE:
+        return "delegate";
+    case ID_PRINCIPAL_PRACTITIONER:
+        return "practitioner";
+    case ID_PRINCIPAL_OPERATOR:
+        return "operator";
+    case ID_PRINCIPAL_CLIENT:
+        break;
+    }
+    return "client";
 }
 
 int id_principal_from_request(struct http_request *req, struct store *s, struct id_principal *out,
@@ -44,6 +108,13 @@ int id_principal_from_request(struct http_request *req, struct store *s, struct 
     size_t len = 0;
     if (!b64token_valid(token, &len) || len > ID_TOKEN_IN_MAX)
         return err_set(e, ERR_INVALID, "the bearer token is malformed");
+    if (is_operator_token(token, len)) {
+        out->kind = ID_PRINCIPAL_OPERATOR;
+        out->scope_text = "";
+        out->scope = arena_zalloc(req->arena, sizeof *out->scope);
+        out->audience = ID_TOKEN_AUD_DEFAULT;
+        return out->scope != NULL ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+    }
     struct id_token_record rec;
     int rc = id_token_lookup(s, token, len, clock_now_ms(), &rec, req->arena, e);
     if (rc == ERR_NOTFOUND) { /* keep the reason (unknown, expired, revoked) for the log */
@@ -53,14 +124,27 @@ int id_principal_from_request(struct http_request *req, struct store *s, struct 
     }
     if (rc != 0)
         return rc;
+    if (!audience_accepted(rec.audience))
+        return err_set(e, ERR_INVALID, "the token is meant for another audience");
     out->scope = arena_zalloc(req->arena, sizeof *out->scope);
     if (out->scope == NULL)
         return err_set(e, ERR_NOMEM, "out of memory");
     if (id_scope_parse(rec.scope, out->scope, e) != 0)
         return err_set(e, ERR_INTERNAL, "a stored token scope does not parse");
-    out->kind = rec.subject_id != NULL ? ID_PRINCIPAL_PERSON : ID_PRINCIPAL_CLIENT;
+    if (rec.subject_id == NULL)
+        out->kind = ID_PRINCIPAL_CLIENT;
+    else if (rec.org_id != NULL)
+        out->kind = ID_PRINCIPAL_PRACTITIONER;
+    else if (rec.acting_for != NULL)
+        out->kind = ID_PRINCIPAL_DELEGATE;
+    else
+        out->kind = ID_PRINCIPAL_PERSON;
     memcpy(out->client_id, rec.client_id, sizeof out->client_id);
     out->subject_id = rec.subject_id;
+    out->acting_for = rec.acting_for;
+    out->org_id = rec.org_id;
+    out->role = rec.role;
+    out->grant_id = rec.grant_id;
     out->scope_text = rec.scope;
     out->audience = rec.audience;
     out->issued_ms = rec.issued_ms;
@@ -92,4 +176,25 @@ int id_principal_require(struct http_request *req, struct store *s, struct id_pr
         http_problem(req, "unavailable", "the token store did not answer");
         return 0;
     }
+}
+
+int id_principal_is_admin(const struct id_principal *p)
+{
+    if (p->kind == ID_PRINCIPAL_OPERATOR)
+        return 1;
+    return p->kind == ID_PRINCIPAL_PRACTITIONER && p->role != NULL &&
+           strcmp(p->role, "city_administrator") == 0 && p->scope != NULL &&
+           id_scope_find(p->scope, ID_SCOPE_OTHER, ID_SCOPE_ADMIN) != NULL;
+}
+
+int id_principal_require_admin(struct http_request *req, struct store *s, struct id_principal *out)
+{
+    int ok = id_principal_require(req, s, out);
+    if (ok <= 0)
+        return ok;
+    if (!id_principal_is_admin(out)) {
+        http_problem(req, "forbidden", "this needs a city administrator or the operator");
+        return 0;
+    }
+    return 1;
 }

@@ -12,21 +12,38 @@
 #include "store/store.h"
 
 enum id_principal_kind {
-    ID_PRINCIPAL_CLIENT, /* a service client acting for itself (client credentials) */
-    ID_PRINCIPAL_PERSON, /* a person, through a client (authorization code; next step) */
+    ID_PRINCIPAL_CLIENT,       /* a service client acting for itself (client credentials) */
+    ID_PRINCIPAL_PERSON,       /* a person acting for themselves, through a client */
+    ID_PRINCIPAL_DELEGATE,     /* a person acting for another by a family link or guardianship */
+    ID_PRINCIPAL_PRACTITIONER, /* a person acting for an organisation in a role */
+    ID_PRINCIPAL_OPERATOR,     /* the bootstrap operator token (--admin-token) */
 };
 
 /* Everything in it lives in the request's arena. */
 struct id_principal {
     enum id_principal_kind kind;
-    char client_id[IDS_LEN + 1];
-    const char *subject_id;     /* the person's regional ID; NULL for ID_PRINCIPAL_CLIENT */
-    const char *scope_text;     /* canonical scope text as stored with the token */
+    char client_id[IDS_LEN + 1]; /* "" for the operator */
+    const char *subject_id; /* the person who acts (PERSON, DELEGATE, PRACTITIONER); else NULL */
+    const char *acting_for; /* DELEGATE: the person whose data it is; else NULL */
+    const char *org_id;     /* PRACTITIONER: the organisation; else NULL */
+    const char *role;       /* PRACTITIONER: "doctor", "pharmacist", ...; else NULL */
+    const char *grant_id;   /* the authorization grant behind the token; NULL for none */
+    const char *scope_text; /* canonical scope text as stored with the token */
     struct id_scope_set *scope; /* the same, parsed (in the arena: the set is about 96 KiB) */
     const char *audience;
     int64_t issued_ms;
     int64_t expires_ms;
 };
+
+/* The scope an administrator's token must carry besides the city_administrator role. */
+#define ID_SCOPE_ADMIN "cityos.admin"
+
+/* Process-wide settings, called once by `cityos serve` before it serves: the bootstrap operator
+ * token (NULL or "" disables it; only its hash is kept) and the issuer, whose URLs (the issuer
+ * itself and issuer + "/fhir") are, with ID_TOKEN_AUD_DEFAULT, the audiences this server
+ * accepts. A token meant for another audience is refused here. */
+int id_principal_configure(const char *operator_token, const char *issuer, struct err *e);
+void id_principal_release(void);
 
 /* Reads "Authorization: Bearer <token>" (scheme in any case, one or more spaces, a b64token) and
  * fills out from the active access token. Returns 0; ERR_NOTFOUND when the request carries no
@@ -43,7 +60,15 @@ int id_principal_from_request(struct http_request *req, struct store *s, struct 
  * 0 when the response is set (return 0 from the handler), -1 when out of memory (return -1). */
 int id_principal_require(struct http_request *req, struct store *s, struct id_principal *out);
 
-/* "client" or "person". */
+/* May p administer identities (people, organisations, clients)? The operator, or a
+ * practitioner acting in the city_administrator role whose token carries ID_SCOPE_ADMIN. */
+int id_principal_is_admin(const struct id_principal *p);
+
+/* id_principal_require(), then id_principal_is_admin(): 403 problem "forbidden" when not.
+ * Same returns. */
+int id_principal_require_admin(struct http_request *req, struct store *s, struct id_principal *out);
+
+/* "client", "person", "delegate", "practitioner" or "operator". */
 const char *id_principal_kind_name(enum id_principal_kind k);
 
 #endif

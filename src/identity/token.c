@@ -13,8 +13,9 @@ static const char SQL_INSERT[] =
     "INSERT INTO access_token (hash, client_id, subject_id, scope, audience, grant_id, "
     "issued_ms, expires_ms, revoked_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)";
 static const char SQL_FIND[] =
-    "SELECT client_id, subject_id, scope, audience, grant_id, issued_ms, expires_ms, revoked_ms "
-    "FROM access_token WHERE hash = ?";
+    "SELECT t.client_id, t.subject_id, t.scope, t.audience, t.grant_id, t.issued_ms, "
+    "t.expires_ms, t.revoked_ms, g.acting_for, g.org_id, g.role, g.revoked_ms "
+    "FROM access_token t LEFT JOIN oauth_grant g ON g.id = t.grant_id WHERE t.hash = ?";
 static const char SQL_REVOKE[] = "UPDATE access_token SET revoked_ms = ? "
                                  "WHERE hash = ? AND client_id = ? AND revoked_ms IS NULL";
 
@@ -109,6 +110,10 @@ static int read_token(const struct store_row *row, void *ctx)
     r->issued_ms = store_row_int(row, 5);
     r->expires_ms = store_row_int(row, 6);
     r->revoked_ms = store_row_is_null(row, 7) ? 0 : store_row_int(row, 7);
+    r->acting_for = copy_text(row, 8, f);
+    r->org_id = copy_text(row, 9, f);
+    r->role = copy_text(row, 10, f);
+    r->grant_revoked_ms = store_row_is_null(row, 11) ? 0 : store_row_int(row, 11);
     f->found = 1;
     return 1;
 }
@@ -134,7 +139,7 @@ int id_token_find(struct store *s, const char *token, size_t len, struct id_toke
 
 int id_token_active(const struct id_token_record *rec, int64_t now_ms)
 {
-    return rec->revoked_ms == 0 && now_ms < rec->expires_ms;
+    return rec->revoked_ms == 0 && rec->grant_revoked_ms == 0 && now_ms < rec->expires_ms;
 }
 
 int id_token_lookup(struct store *s, const char *token, size_t len, int64_t now_ms,
@@ -145,6 +150,8 @@ int id_token_lookup(struct store *s, const char *token, size_t len, int64_t now_
         return rc;
     if (out->revoked_ms != 0)
         return err_set(e, ERR_NOTFOUND, "the token was revoked");
+    if (out->grant_revoked_ms != 0)
+        return err_set(e, ERR_NOTFOUND, "the token's grant was revoked");
     if (now_ms >= out->expires_ms)
         return err_set(e, ERR_NOTFOUND, "the token expired");
     return 0;

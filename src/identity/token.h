@@ -32,6 +32,11 @@ struct id_token_record {
     int64_t issued_ms;
     int64_t expires_ms;
     int64_t revoked_ms; /* 0: not revoked */
+    /* read from the token's grant by id_token_find (never written with the token) */
+    const char *acting_for;   /* the person a delegate acts for; NULL */
+    const char *org_id;       /* a practitioner's organisation; NULL */
+    const char *role;         /* a practitioner's role; NULL */
+    int64_t grant_revoked_ms; /* 0: the grant (if any) stands */
 };
 
 /* Hex BLAKE2b-256 of token[0..len): the key under which a token is stored. */
@@ -60,7 +65,7 @@ int id_token_store(struct store *s, const struct id_token_record *rec, struct er
 int id_token_find(struct store *s, const char *token, size_t len, struct id_token_record *out,
                   struct arena *a, struct err *e);
 
-/* Is rec usable at now_ms: not revoked and now_ms < expires_ms? */
+/* Is rec usable at now_ms: neither it nor its grant revoked, and now_ms < expires_ms? */
 int id_token_active(const struct id_token_record *rec, int64_t now_ms);
 
 /* id_token_find() and id_token_active(): returns 0 for an active token, ERR_NOTFOUND for an

@@ -77,6 +77,41 @@ static const struct store__migration migrations[] = {
                "CHECK (expires_ms > issued_ms));"
                "CREATE INDEX access_token_by_expiry ON access_token (expires_ms);",
     },
+    {
+        /* sign-in and the authorization-code flow (docs/internals/oauth.md): browser sessions,
+         * grants (one per approval; a person acting for themselves, for someone they may act
+         * for, or for an organisation in a role), single-use codes and rotating refresh
+         * tokens. Access tokens join their grant, so revoking a grant ends its tokens. */
+        .version = 4,
+        .name = "signin",
+        .sql = "CREATE TABLE web_session (hash TEXT PRIMARY KEY CHECK (length(hash) = 64), "
+               "person_id TEXT NOT NULL REFERENCES person (id), csrf TEXT NOT NULL, "
+               "amr TEXT NOT NULL, auth_time_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL, "
+               "expires_ms BIGINT NOT NULL, ended_ms BIGINT, CHECK (expires_ms > created_ms));"
+               "CREATE INDEX web_session_by_person ON web_session (person_id);"
+               "CREATE INDEX web_session_by_expiry ON web_session (expires_ms);"
+               "ALTER TABLE person ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;"
+               "CREATE TABLE oauth_grant (id TEXT PRIMARY KEY, "
+               "client_id TEXT NOT NULL REFERENCES oauth_client (id), "
+               "person_id TEXT NOT NULL REFERENCES person (id), "
+               "acting_for TEXT REFERENCES person (id), "
+               "org_id TEXT REFERENCES organisation (id), role TEXT, scope TEXT NOT NULL, "
+               "audience TEXT NOT NULL, nonce TEXT, amr TEXT NOT NULL, "
+               "auth_time_ms BIGINT NOT NULL, created_ms BIGINT NOT NULL, revoked_ms BIGINT, "
+               "revoked_reason TEXT, CHECK ((org_id IS NULL) = (role IS NULL)), "
+               "CHECK (acting_for IS NULL OR org_id IS NULL));"
+               "CREATE INDEX oauth_grant_by_person ON oauth_grant (person_id, created_ms);"
+               "CREATE TABLE auth_code (hash TEXT PRIMARY KEY CHECK (length(hash) = 64), "
+               "grant_id TEXT NOT NULL REFERENCES oauth_grant (id), "
+               "redirect_uri TEXT NOT NULL, code_challenge TEXT NOT NULL, "
+               "issued_ms BIGINT NOT NULL, expires_ms BIGINT NOT NULL, used_ms BIGINT);"
+               "CREATE INDEX auth_code_by_expiry ON auth_code (expires_ms);"
+               "CREATE TABLE refresh_token (hash TEXT PRIMARY KEY CHECK (length(hash) = 64), "
+               "grant_id TEXT NOT NULL REFERENCES oauth_grant (id), issued_ms BIGINT NOT NULL, "
+               "expires_ms BIGINT NOT NULL, used_ms BIGINT, CHECK (expires_ms > issued_ms));"
+               "CREATE INDEX refresh_token_by_grant ON refresh_token (grant_id);"
+               "CREATE INDEX access_token_by_grant ON access_token (grant_id);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)

@@ -309,17 +309,19 @@ static void a_missing_or_wrong_token_is_401(void **state)
     resp_free(&r);
 }
 
-/* a server started without an operator token refuses operator writes -> 403 forbidden */
-static void without_a_configured_token_writes_are_403(void **state)
+/* a server started without an operator token knows no operator: the token is just an unknown
+ * bearer token -> 401 invalid_token, and no token at all -> 401 */
+static void without_a_configured_token_writes_are_401(void **state)
 {
     (void)state;
     struct server_config cfg = {.no_admin_token = 1};
     struct server *s = server_start_with(&cfg);
     struct resp r = notice_post(s, VALID_NOTICE);
-    assert_rejected(s, &r, 403, "forbidden", 0);
+    assert_rejected(s, &r, 401, "unauthorized", 0);
+    assert_non_null(strstr(resp_header(&r, "WWW-Authenticate"), "invalid_token"));
     resp_free(&r);
     r = api(s, "POST", NOTICES, LIST(JSON_HEADER), VALID_NOTICE, strlen(VALID_NOTICE));
-    assert_rejected(s, &r, 403, "forbidden", 0);
+    assert_rejected(s, &r, 401, "unauthorized", 0);
     resp_free(&r);
     assert_int_equal(server_stop(s), 0);
     server_free(s);
@@ -641,7 +643,7 @@ int main(void)
         cmocka_unit_test(a_bad_valid_until_is_422),
         cmocka_unit_test(a_wrong_or_missing_content_type_is_415),
         cmocka_unit_test(a_missing_or_wrong_token_is_401),
-        cmocka_unit_test(without_a_configured_token_writes_are_403),
+        cmocka_unit_test(without_a_configured_token_writes_are_401),
         cmocka_unit_test(a_body_over_the_limit_is_413),
         cmocka_unit_test(a_huge_header_is_431),
         cmocka_unit_test(an_unknown_route_is_404),

@@ -54,7 +54,7 @@ static int setup(void **state)
                &f->svc);
     add_client(f->s,
                "--name=Other --kind=confidential --grant-types=client_credentials "
-               "--scopes='system/Observation.rs'",
+               "--scopes='system/Observation.rs cityos.introspect'",
                &f->other);
     add_client(f->s,
                "--name=Web --kind=confidential --grant-types=authorization_code "
@@ -253,10 +253,36 @@ static void secret_post_scope_and_resource(void **state)
     assert_string_equal(str(r.json, "scope"), "system/Observation.r cityos.notices.write");
     char *bearer = str_printf("Authorization: bearer   %s", str(r.json, "access_token"));
     resp_free(&r);
-    r = me(f->s, bearer); /* the scheme in any case, several spaces */
+    /* the token is meant for another resource server: cityos itself refuses it (the scheme in
+     * any case, several spaces), and that server learns its audience by introspection */
+    r = me(f->s, bearer);
+    assert_problem(&r, 401, "unauthorized");
+    assert_non_null(strstr(resp_header(&r, "WWW-Authenticate"), "error=\"invalid_token\""));
+    resp_free(&r);
+    char *other = basic_auth_header(f->other.id, f->other.secret);
+    char *intro = str_printf("token=%s", bearer + strlen("Authorization: bearer   "));
+    r = form_post(f->s, "/oauth/introspect", other, intro);
     assert_status(&r, 200);
+    assert_true(json_is_true(json_object_get(r.json, "active")));
     assert_string_equal(str(r.json, "aud"), "https://city.example/fhir");
     assert_string_equal(str(r.json, "scope"), "system/Observation.r cityos.notices.write");
+    resp_free(&r);
+    free(intro);
+    free(other);
+    free(bearer);
+    free(body);
+
+    /* the same without a resource: cityos's own audience, accepted */
+    body = str_printf("grant_type=client_credentials&client_id=%s&client_secret=%s&"
+                      "scope=system%%2FObservation.r",
+                      f->svc.id, f->svc.secret);
+    r = form_post(f->s, "/oauth/token", NULL, body);
+    assert_status(&r, 200);
+    bearer = str_printf("Authorization: bearer   %s", str(r.json, "access_token"));
+    resp_free(&r);
+    r = me(f->s, bearer);
+    assert_status(&r, 200);
+    assert_string_equal(str(r.json, "aud"), "cityos");
     resp_free(&r);
     free(bearer);
     free(body);
@@ -317,12 +343,20 @@ static void token_refusals(void **state)
     free(auth);
 
     static const char *const unsupported[] = {
-        "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example%2Fcb",
-        "grant_type=refresh_token&refresh_token=abc", "grant_type=password&username=a&password=b",
+        "grant_type=password&username=a&password=b", "grant_type=implicit",
         "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"};
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 3; i++) {
         r = token_basic(s, &f->svc, unsupported[i]);
         assert_oauth_error(s, &r, 400, "unsupported_grant_type", w);
+    }
+    /* grants the server has but this client is not registered for */
+    static const char *const unregistered[] = {
+        "grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&"
+        "code_verifier=abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ",
+        "grant_type=refresh_token&refresh_token=abc"};
+    for (size_t i = 0; i < 2; i++) {
+        r = token_basic(s, &f->svc, unregistered[i]);
+        assert_oauth_error(s, &r, 400, "unauthorized_client", w);
     }
 
     static const char *const beyond[] = {
@@ -370,12 +404,16 @@ static void bearer_refusals(void **state)
     static const char *const garbage[] = {
         "Authorization: Bearer abc",
         "Authorization: Bearer AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        AUTH_HEADER, /* the operator token is not an access token */
         "Authorization: Bearer",
         "Authorization: Bearer a b",
         "Authorization: Bearer ä",
         "Authorization: Bearer ==",
     };
+    /* the operator token is a principal of its own kind, not an access token */
+    r = me(f->s, AUTH_HEADER);
+    assert_status(&r, 200);
+    assert_string_equal(str(r.json, "kind"), "operator");
+    resp_free(&r);
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
         r = me(f->s, garbage[i]);
         assert_problem(&r, 401, "unauthorized");
@@ -386,8 +424,9 @@ static void bearer_refusals(void **state)
     }
 }
 
-/* introspection and revocation need an authenticated confidential client; garbage is inactive;
- * a client cannot revoke another client's token */
+/* introspection needs an authenticated confidential client, revocation an authenticated client
+ * (a public one names itself, RFC 7009 2.1); garbage is inactive; a client cannot revoke another
+ * client's token, and sees it inactive unless it is registered for cityos.introspect */
 static void introspection_and_revocation_rules(void **state)
 {
     struct fixture *f = *state;
@@ -403,8 +442,25 @@ static void introspection_and_revocation_rules(void **state)
     r = form_post(s, "/oauth/introspect", NULL, pub);
     assert_oauth_error(s, &r, 401, "invalid_client", w);
     r = form_post(s, "/oauth/revoke", NULL, pub);
-    assert_oauth_error(s, &r, 401, "invalid_client", w);
+    assert_oauth_error(s, &r, 400, "unauthorized_client", w);
     free(pub);
+
+    /* svc has no cityos.introspect: its own token is visible, other's is not */
+    char *svc_auth = basic_auth_header(f->svc.id, f->svc.secret);
+    char *other_tok = get_token(s, &f->other, "grant_type=client_credentials");
+    char *other_body = str_printf("token=%s", other_tok);
+    w = writes(s);
+    r = form_post(s, "/oauth/introspect", svc_auth, body);
+    assert_true(json_is_true(json_object_get(r.json, "active")));
+    resp_free(&r);
+    r = form_post(s, "/oauth/introspect", svc_auth, other_body);
+    assert_status(&r, 200);
+    assert_true(json_is_false(json_object_get(r.json, "active")));
+    assert_int_equal(json_object_size(r.json), 1);
+    resp_free(&r);
+    free(other_body);
+    free(other_tok);
+    free(svc_auth);
 
     char *other = basic_auth_header(f->other.id, f->other.secret);
     r = form_post(s, "/oauth/introspect", other, "token_type_hint=access_token");

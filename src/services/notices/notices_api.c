@@ -1,18 +1,17 @@
-/* notices_api.c - the notices endpoints: operator authentication, strict body validation, a
+/* notices_api.c - the notices endpoints: administrator authorisation, strict body validation, a
  * durable write through the store's group commit (the connection sleeps meanwhile), and reads
  * that serve the stored JSON as it is. */
 #include "services/notices/notices_api.h"
 
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "base/clock.h"
 #include "base/jsonx.h"
 #include "base/utf8.h"
 #include "http/problem.h"
+#include "identity/principal.h"
 
 #define NOTICES_LIMIT_DEFAULT 20
 #define NOTICES_LIMIT_MAX     100
@@ -97,35 +96,13 @@ static int answer_created(struct http_request *req, void *ctx)
     return 0;
 }
 
-/* Returns 1 when the request carries the operator token; otherwise answers and returns 0. */
-static int require_operator(struct http_request *req, const struct notices_api *api)
-{
-    if (!api->admin_enabled) {
-        http_problem(req, "forbidden", "operator writes are disabled on this server");
-        return 0;
-    }
-    const char *auth = http_header(req, "Authorization");
-    const char *token = NULL;
-    if (auth != NULL && strncasecmp(auth, "Bearer ", 7) == 0) /* schemes ignore case */
-        token = auth + 7;
-    unsigned char hash[32];
-    if (token != NULL)
-        crypto_generichash(hash, sizeof hash, (const unsigned char *)token, strlen(token), NULL, 0);
-    if (token == NULL || sodium_memcmp(hash, api->admin_hash, sizeof hash) != 0) {
-        http_set_header(req, "WWW-Authenticate",
-                        token ? "Bearer realm=\"cityos\", error=\"invalid_token\""
-                              : "Bearer realm=\"cityos\"");
-        http_problem(req, "unauthorized", "an operator bearer token is required");
-        return 0;
-    }
-    return 1;
-}
-
 static int post_notice(struct http_request *req, void *ctx)
 {
     struct notices_api *api = ctx;
-    if (!require_operator(req, api))
-        return 0;
+    struct id_principal p;
+    int ok = id_principal_require_admin(req, api->store, &p);
+    if (ok <= 0)
+        return ok;
     if (!http_content_type_is(req, "application/json")) {
         http_problem(req, "unsupported-media-type", "send the notice as application/json");
         return 0;
@@ -344,14 +321,9 @@ static int list_notices(struct http_request *req, void *ctx)
     return 0;
 }
 
-int notices_api_register(struct http_router *r, struct notices_api *api, struct store *s,
-                         const char *admin_token)
+int notices_api_register(struct http_router *r, struct notices_api *api, struct store *s)
 {
     api->store = s;
-    api->admin_enabled = admin_token != NULL && admin_token[0] != '\0';
-    if (api->admin_enabled)
-        crypto_generichash(api->admin_hash, sizeof api->admin_hash,
-                           (const unsigned char *)admin_token, strlen(admin_token), NULL, 0);
     int rc = http_router_add(r, "POST", "/api/v1/notices", post_notice, api);
     if (rc == 0)
         rc = http_router_add(r, "GET", "/api/v1/notices", list_notices, api);

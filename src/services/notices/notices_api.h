@@ -1,4 +1,4 @@
-/* notices_api.h - HTTP API of city notices: POST /api/v1/notices (operator only),
+/* notices_api.h - HTTP API of city notices: POST /api/v1/notices (administrators),
  * GET /api/v1/notices (newest first, keyset-paged) and GET /api/v1/notices/{id} (public). */
 #ifndef COS_NOTICES_API_H
 #define COS_NOTICES_API_H
@@ -9,14 +9,11 @@
 
 struct notices_api {
     struct store *store;
-    int admin_enabled;
-    unsigned char admin_hash[32]; /* BLAKE2b of the bootstrap operator token */
 };
 
-/* Registers the routes. admin_token may be empty (writes are then refused with 403). api must
- * outlive the router. Returns 0 or a negative ERR_*. */
-int notices_api_register(struct http_router *r, struct notices_api *api, struct store *s,
-                         const char *admin_token);
+/* Registers the routes. Writes need an administrator (id_principal_require_admin: the operator
+ * token or a city administrator). api must outlive the router. Returns 0 or a negative ERR_*. */
+int notices_api_register(struct http_router *r, struct notices_api *api, struct store *s);
 
 /* Stores one notice directly (for `cityos demo`). Returns 0 or a negative ERR_*; fills id. */
 int notices_insert(struct store *s, const struct notice *n, char id[IDS_LEN + 1], struct err *e);
