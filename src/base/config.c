@@ -46,6 +46,10 @@ const struct config_option config_options[] = {
     {"access-token-ttl", CONFIG_SECONDS, "900", 60, 3600, NULL, "CITYOS_ACCESS_TOKEN_TTL",
      "lifetime of OAuth access tokens and ID tokens in seconds (at most one hour)",
      OPT(access_token_ttl), CONFIG_CMD_SERVE, 0},
+    {"checkpoint-interval", CONFIG_SECONDS, "300", 0, 86400, NULL, "CITYOS_CHECKPOINT_INTERVAL",
+     "seconds between signed audit checkpoints (0: only at shutdown and by `cityos audit "
+     "checkpoint`)",
+     OPT(checkpoint_interval), CONFIG_CMD_SERVE, 0},
     {"people", CONFIG_INT, "2000", 0, 200000, NULL, "CITYOS_PEOPLE",
      "citizens the demo town gets besides its cast (for benchmarks)", OPT(people), CONFIG_CMD_DEMO,
      0},

@@ -26,6 +26,7 @@ struct config {
     char admin_token[CONFIG_STR_MAX];
     char issuer[CONFIG_STR_MAX];   /* the OpenID issuer: public base URL, no trailing slash */
     long long access_token_ttl;    /* seconds */
+    long long checkpoint_interval; /* seconds; 0: none while serving */
     long long people;              /* demo: generated citizens besides the cast */
     long long seed;                /* demo: seed of the town's generator */
 };

@@ -27,6 +27,8 @@ int cli_user_totp(int argc, char **argv);
 /* `cityos keys rotate` (keys_cmd.c): a new signing key, optionally retiring old ones. */
 int cli_keys(int argc, char **argv);
 
+/* `cityos audit verify|checkpoint` (audit_cmd.c): check the whole trail, or sign a checkpoint. */
+int cli_audit(int argc, char **argv);
 
 /* Loads the configuration for a subcommand, sets the log level and initialises libsodium.
  * Returns 0, 1 when --help was printed (exit 0), or 2 after printing the error. */

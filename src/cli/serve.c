@@ -9,6 +9,7 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/ticker.h"
 #include "http/ops.h"
 #include "http/server.h"
 #include "identity/admin_api.h"
@@ -107,6 +108,7 @@ int cli_serve(int argc, char **argv)
         return 1;
     }
     atomic_store(&ops.server, server);
+    struct ticker *ticker = ticker_start(store, cfg.checkpoint_interval * 1000);
     int port = http_server_port(server);
     LOG_AT(LOGL_INFO,
            json_pack("{s:s, s:i, s:i, s:s, s:i}", "listen", cfg.listen, "port", port, "threads",
@@ -122,6 +124,7 @@ int cli_serve(int argc, char **argv)
         log_warn("%llu requests still in flight after the grace period", (unsigned long long)left);
     signin_api_release(&signin); /* resumes what still waits for the sign-in pool */
     http_server_stop(server);
+    ticker_stop(ticker);
     id_discovery_release(&discovery);
     id_principal_release();
     id_keys_close();

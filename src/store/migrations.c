@@ -112,6 +112,38 @@ static const struct store__migration migrations[] = {
                "CREATE INDEX refresh_token_by_grant ON refresh_token (grant_id);"
                "CREATE INDEX access_token_by_grant ON access_token (grant_id);",
     },
+    {
+        /* the data tracker (docs/internals/audit.md): one hash chain per subject; the head
+         * table (derived, checked by `cityos audit verify`); signed checkpoints over every head
+         * and the heads each one moved. No foreign keys: the trail outlives any record. */
+        .version = 5,
+        .name = "audit",
+        .sql = "CREATE TABLE audit_entry (subject TEXT NOT NULL, "
+               "seq BIGINT NOT NULL CHECK (seq >= 1), time_ms BIGINT NOT NULL, "
+               "actor_kind TEXT NOT NULL CHECK (actor_kind IN ('person', 'delegate', "
+               "'practitioner', 'client', 'device', 'operator')), "
+               "actor_id TEXT NOT NULL, actor_org TEXT, actor_role TEXT, client_id TEXT, "
+               "on_behalf_of TEXT, action TEXT NOT NULL, resource_type TEXT, resource_id TEXT, "
+               "category TEXT, purpose TEXT, "
+               "decision TEXT NOT NULL CHECK (decision IN ('permit', 'deny')), "
+               "decided_by TEXT, reason TEXT, request_id TEXT, source_addr TEXT, "
+               "prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64), "
+               "entry_hash TEXT NOT NULL CHECK (length(entry_hash) = 64), "
+               "PRIMARY KEY (subject, seq));"
+               "CREATE INDEX audit_entry_by_time ON audit_entry (subject, time_ms);"
+               "CREATE TABLE audit_head (subject TEXT PRIMARY KEY, "
+               "seq BIGINT NOT NULL CHECK (seq >= 1), "
+               "head TEXT NOT NULL CHECK (length(head) = 64));"
+               "CREATE TABLE audit_checkpoint (id BIGINT PRIMARY KEY CHECK (id >= 1), "
+               "created_ms BIGINT NOT NULL, root TEXT NOT NULL CHECK (length(root) = 64), "
+               "chains BIGINT NOT NULL, entries BIGINT NOT NULL, key_id TEXT NOT NULL, "
+               "signature TEXT NOT NULL CHECK (length(signature) = 128));"
+               "CREATE TABLE audit_checkpoint_head (checkpoint_id BIGINT NOT NULL "
+               "REFERENCES audit_checkpoint (id), subject TEXT NOT NULL, "
+               "seq BIGINT NOT NULL CHECK (seq >= 1), PRIMARY KEY (checkpoint_id, subject));"
+               "CREATE INDEX audit_checkpoint_head_by_subject ON audit_checkpoint_head "
+               "(subject, seq);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)
