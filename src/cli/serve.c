@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "audit/audit_api.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "cli/cli.h"
@@ -31,6 +32,7 @@ static struct authorize_api authorize;
 static struct signin_api signin;
 static struct admin_api admin;
 static struct id_discovery discovery;
+static struct audit_api audit_views;
 
 static int register_routes(struct store *s, const struct config *cfg)
 {
@@ -49,6 +51,9 @@ static int register_routes(struct store *s, const struct config *cfg)
         rc = signin_api_register(&router, &signin, s, cfg->issuer, cfg->data_dir);
     if (rc == 0)
         rc = admin_api_register(&router, &admin, s);
+    audit_views.issuer = cfg->issuer;
+    if (rc == 0)
+        rc = audit_api_register(&router, &audit_views, s);
     if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)
         rc = id_discovery_register(&router, &discovery);
     return rc;

@@ -145,27 +145,16 @@ const char *http_query_repeated(const struct http_request *req, const char *cons
     return q.bad;
 }
 
+static const char *client_address(struct MHD_Connection *c, char *buf, size_t size);
+
 const char *http_client_addr(const struct http_request *req)
 {
     const struct conn_req *cr = req->conn;
     if (cr == NULL || cr->mhd == NULL)
         return NULL;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(cr->mhd, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL)
-        return NULL;
-    const struct sockaddr *sa = ci->client_addr;
-    socklen_t len;
-    if (sa->sa_family == AF_INET)
-        len = sizeof(struct sockaddr_in);
-    else if (sa->sa_family == AF_INET6)
-        len = sizeof(struct sockaddr_in6);
-    else
-        return NULL;
-    char host[NI_MAXHOST];
-    if (getnameinfo(sa, len, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
-        return NULL;
-    return arena_strdup(req->arena, host);
+    char buf[INET6_ADDRSTRLEN];
+    client_address(cr->mhd, buf, sizeof buf);
+    return buf[0] != '\0' ? arena_strdup(req->arena, buf) : NULL;
 }
 
 void http_request_suspend(struct http_request *req, http_handler then, void *ctx)
