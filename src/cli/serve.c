@@ -11,6 +11,8 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/ticker.h"
+#include "consent/consent_api.h"
+#include "consent/index.h"
 #include "http/ops.h"
 #include "http/server.h"
 #include "identity/admin_api.h"
@@ -33,6 +35,7 @@ static struct signin_api signin;
 static struct admin_api admin;
 static struct id_discovery discovery;
 static struct audit_api audit_views;
+static struct consent_api consents;
 
 static int register_routes(struct store *s, const struct config *cfg)
 {
@@ -54,6 +57,12 @@ static int register_routes(struct store *s, const struct config *cfg)
     audit_views.issuer = cfg->issuer;
     if (rc == 0)
         rc = audit_api_register(&router, &audit_views, s);
+    /* the consent decision's memory is loaded before anything is served */
+    struct err ce = {0};
+    if (rc == 0 && (rc = consent_index_open_global(s, &ce)) != 0)
+        log_error("consent index: %s", ce.msg);
+    if (rc == 0)
+        rc = consent_api_register(&router, &consents, s);
     if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)
         rc = id_discovery_register(&router, &discovery);
     return rc;
@@ -130,6 +139,7 @@ int cli_serve(int argc, char **argv)
     signin_api_release(&signin); /* resumes what still waits for the sign-in pool */
     http_server_stop(server);
     ticker_stop(ticker);
+    consent_index_close_global();
     id_discovery_release(&discovery);
     id_principal_release();
     id_keys_close();

@@ -1,0 +1,29 @@
+/* consent_api.h - the consent endpoints of the portal and the city's administration:
+ *   GET    /api/v1/purposes                       the purposes, with their texts (public)
+ *   POST   /api/v1/admin/purposes                 publish a new version (administrator)
+ *   GET    /api/v1/me/consents                    the citizen's consents (?subject= for a
+ *   POST   /api/v1/me/consents                      delegate with manage_consents) / grant
+ *   GET    /api/v1/me/consents/{id}               one consent
+ *   PATCH  /api/v1/me/consents/{id}               narrow it
+ *   DELETE /api/v1/me/consents/{id}               withdraw it (evidence in the body); also
+ *   POST   /api/v1/me/consents/{id}/withdraw        as a POST for clients that cannot DELETE
+ *   GET    /api/v1/me/inbox                       re-consent requests and break-glass notices
+ *   POST   /api/v1/me/inbox/{id}/accept           accept a re-consent
+ * Writes go through store_write_async (the connection sleeps until durable) and record their
+ * audit entry in the same transaction; see docs/api.md. */
+#ifndef COS_CONSENT_API_H
+#define COS_CONSENT_API_H
+
+#include "http/router.h"
+#include "store/store.h"
+
+struct consent_api {
+    struct store *store;
+};
+
+/* Registers the routes. api must outlive the router. The decision index is the process-wide
+ * one (consent_index_open_global), looked up per request: 503 until it is loaded. Returns 0
+ * or a negative ERR_*. */
+int consent_api_register(struct http_router *r, struct consent_api *api, struct store *s);
+
+#endif

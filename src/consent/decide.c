@@ -1,0 +1,238 @@
+/* decide.c - consent_decide(): the one access decision on personal data, from the index alone
+ * (no store, no allocation), default deny; and the principal -> query mapping. */
+#include <string.h>
+
+#include "consent/index_internal.h"
+#include "identity/person.h"
+
+void consent_query_from_principal(struct consent_query *q, const struct id_principal *p)
+{
+    q->actor_kind = p->kind;
+    q->actor_id = p->subject_id;
+    q->acting_for = p->acting_for;
+    q->org_id = p->org_id;
+    q->role = p->role;
+    q->client_id = p->client_id[0] != '\0' ? p->client_id : NULL;
+}
+
+static int decide(struct consent_decision *out, enum consent_effect effect, const char *by,
+                  const char *reason)
+{
+    out->effect = effect;
+    out->decided_by = by;
+    out->reason = reason;
+    out->purpose = NULL;
+    out->purpose_version = 0;
+    return 0;
+}
+
+static int in_period(int64_t from, int64_t until, int64_t now)
+{
+    return from <= now && (until == 0 || now < until);
+}
+
+/* Is the reason a real statement: at least 4 bytes that are not all spaces? */
+static int stated(const char *reason)
+{
+    if (reason == NULL)
+        return 0;
+    size_t n = 0;
+    for (const char *p = reason; *p != '\0'; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+            n++;
+    return n >= 4;
+}
+
+static int is_str(const char *a, const char *b)
+{
+    return a != NULL && strcmp(a, b) == 0;
+}
+
+/* The actor, found once per decision: organisation and client atoms (few, hot in the cache);
+ * the acting person by hash, computed only when a link or consent could name them, so the
+ * thousands of cold person records are touched only on a likely match. */
+struct actor_atoms {
+    uint32_t org, client;
+    int hashed;
+    uint32_t phash;
+    size_t plen;
+};
+
+static int is_person(const struct consent_index *ix, const struct consent_query *q,
+                     struct actor_atoms *aa, uint32_t atom, uint32_t hash)
+{
+    if (q->actor_id == NULL)
+        return 0;
+    if (!aa->hashed) {
+        aa->plen = strlen(q->actor_id);
+        aa->phash = consent__hash(q->actor_id, aa->plen);
+        aa->hashed = 1;
+    }
+    return hash == aa->phash && consent__atom_is(ix, atom, q->actor_id, aa->plen);
+}
+
+/* Does consent c name the actor? */
+static int names_actor(const struct consent_index *ix, const struct consent_query *q,
+                       const struct ix_consent *c, struct actor_atoms *aa)
+{
+    switch (c->rkind) {
+    case CONSENT_TO_ORGANISATION:
+        return q->actor_kind == ID_PRINCIPAL_PRACTITIONER && aa->org != 0 &&
+               c->recipient == aa->org;
+    case CONSENT_TO_CLIENT:
+        return q->actor_kind == ID_PRINCIPAL_CLIENT && aa->client != 0 &&
+               c->recipient == aa->client;
+    case CONSENT_TO_PERSON:
+        return (q->actor_kind == ID_PRINCIPAL_PERSON || q->actor_kind == ID_PRINCIPAL_DELEGATE) &&
+               is_person(ix, q, aa, c->recipient, c->rhash);
+    case CONSENT_TO_PURPOSE: {
+        uint32_t who = q->actor_kind == ID_PRINCIPAL_PRACTITIONER ? aa->org
+                       : q->actor_kind == ID_PRINCIPAL_CLIENT     ? aa->client
+                                                                  : 0;
+        if (who == 0 || ix->atoms[c->purpose].purpose_plus1 == 0)
+            return 0;
+        const struct ix_purpose *p = &ix->purposes[ix->atoms[c->purpose].purpose_plus1 - 1];
+        const struct ix_version *mine = consent__version(p, c->version);
+        const struct ix_version *cur = p->nversions ? &p->versions[p->nversions - 1] : NULL;
+        /* registered at the version the citizen agreed to AND still registered now */
+        return mine != NULL && cur != NULL && consent__has_recipient(mine, who) &&
+               consent__has_recipient(cur, who);
+    }
+    default:
+        return 0;
+    }
+}
+
+/* The categories c covers now: what it granted, within its purpose's current version. */
+static consent_cats effective_cats(const struct consent_index *ix, const struct ix_consent *c)
+{
+    uint32_t pp = ix->atoms[c->purpose].purpose_plus1;
+    if (pp == 0)
+        return 0;
+    const struct ix_purpose *p = &ix->purposes[pp - 1];
+    return p->nversions ? c->cats & p->versions[p->nversions - 1].cats : 0;
+}
+
+static int decide_locked(const struct consent_index *ix, const struct consent_query *q,
+                         struct consent_decision *out)
+{
+    consent_cats bit = 1u << q->category;
+    const struct ix_subject *sj = consent__subject(ix, q->subject);
+    struct actor_atoms aa = {
+        .org = q->actor_kind == ID_PRINCIPAL_PRACTITIONER ? consent__find(ix, q->org_id) : 0,
+        .client = q->actor_kind == ID_PRINCIPAL_CLIENT ? consent__find(ix, q->client_id) : 0,
+    };
+    const char *deny_reason = "no consent of the citizen covers this";
+
+    /* a family member or guardian acting for the subject */
+    if (q->actor_kind == ID_PRINCIPAL_DELEGATE) {
+        if (!is_str(q->acting_for, q->subject))
+            return decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT,
+                          "the delegate acts for another person");
+        for (uint32_t i = 0; sj != NULL && i < sj->nlinks; i++) {
+            const struct ix_link *l = &sj->links[i];
+            if (!is_person(ix, q, &aa, l->delegate, l->dhash))
+                continue;
+            if (!in_period(l->from, l->until, q->now_ms)) {
+                deny_reason = "the family link is not valid now";
+                continue;
+            }
+            consent_cats r, w;
+            consent_rights_scope(l->rights, &r, &w);
+            if ((q->action == CONSENT_READ ? r : w) & bit)
+                return decide(out, CONSENT_PERMIT,
+                              l->guardian ? CONSENT_RULE_GUARDIAN : CONSENT_RULE_DELEGATE,
+                              l->guardian ? "a guardian acts for a minor"
+                                          : "the family link gives this right");
+            deny_reason = "the family link does not give this right";
+        }
+    }
+
+    /* the citizen's consents */
+    const char *expired = NULL;
+    uint32_t want_purpose = 0;
+    if (q->purpose != NULL && (want_purpose = consent__find(ix, q->purpose)) == 0)
+        goto no_consent; /* a purpose nobody ever consented to */
+    for (uint32_t i = 0; sj != NULL && i < sj->ncons; i++) {
+        const struct ix_consent *c = &sj->cons[i];
+        if (want_purpose != 0 && c->purpose != want_purpose)
+            continue;
+        if (!(c->actions & q->action) || !names_actor(ix, q, c, &aa))
+            continue;
+        if (!in_period(c->from, c->until, q->now_ms)) {
+            expired = "the consent is not in its period";
+            continue;
+        }
+        if (!(effective_cats(ix, c) & bit)) {
+            deny_reason = (c->cats & bit) ? "the purpose no longer covers this category"
+                                          : "the consent does not cover this category";
+            continue;
+        }
+        out->effect = CONSENT_PERMIT;
+        out->decided_by = c->id;
+        out->reason = "the citizen's consent covers this";
+        out->purpose = ix->atoms[c->purpose].s;
+        out->purpose_version = c->version;
+        return 0;
+    }
+    if (expired != NULL)
+        deny_reason = expired;
+no_consent:
+
+    /* emergency access */
+    if (q->break_glass != NULL && q->actor_kind == ID_PRINCIPAL_PRACTITIONER) {
+        if (!stated(q->break_glass))
+            return decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT,
+                          "emergency access needs a stated reason");
+        if (!is_str(q->role, "doctor") && !is_str(q->role, "nurse"))
+            return decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT,
+                          "emergency access is for doctors and nurses");
+        if (aa.org == 0 || !ix->atoms[aa.org].hospital)
+            return decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT,
+                          "emergency access is for the staff of a hospital");
+        if (q->action != CONSENT_READ)
+            return decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT,
+                          "emergency access reads; it does not write");
+        return decide(out, CONSENT_PERMIT, CONSENT_RULE_BREAK_GLASS,
+                      "emergency access with a stated reason; the citizen is told");
+    }
+    return decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT, deny_reason);
+}
+
+int consent_decide(const struct consent_index *ix, const struct consent_query *q,
+                   struct consent_decision *out)
+{
+    if (ix == NULL || q == NULL || q->subject == NULL || (int)q->category < 0 ||
+        q->category >= CONSENT_CAT_COUNT ||
+        (q->action != CONSENT_READ && q->action != CONSENT_WRITE)) {
+        decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT, "malformed question");
+        return ERR_INVALID;
+    }
+    if (q->actor_kind == ID_PRINCIPAL_OPERATOR)
+        return decide(out, CONSENT_DENY, CONSENT_RULE_OPERATOR,
+                      "the operator has no access to personal data");
+    if (q->actor_kind == ID_PRINCIPAL_PERSON && is_str(q->actor_id, q->subject))
+        return decide(out, CONSENT_PERMIT, CONSENT_RULE_SELF, "citizens see their own record");
+    pthread_rwlock_rdlock(ix->lock);
+    int rc = decide_locked(ix, q, out);
+    pthread_rwlock_unlock(ix->lock);
+    return rc;
+}
+
+int consent_index_may_manage(const struct consent_index *ix, const char *delegate_id,
+                             const char *subject_id, int64_t now_ms)
+{
+    int ok = 0;
+    pthread_rwlock_rdlock(ix->lock);
+    const struct ix_subject *sj = consent__subject(ix, subject_id);
+    uint32_t da = consent__find(ix, delegate_id);
+    if (sj != NULL && da != 0) {
+        for (uint32_t i = 0; !ok && i < sj->nlinks; i++) {
+            const struct ix_link *l = &sj->links[i];
+            ok = l->delegate == da && in_period(l->from, l->until, now_ms) &&
+                 (l->rights & (ID_RIGHT_MANAGE_CONSENTS | ID_RIGHT_EVERYTHING));
+        }
+    }
+    pthread_rwlock_unlock(ix->lock);
+    return ok;
+}
