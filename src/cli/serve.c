@@ -62,6 +62,8 @@ static int register_routes(struct store *s, const struct config *cfg)
     if (rc == 0 && (rc = consent_index_open_global(s, &ce)) != 0)
         log_error("consent index: %s", ce.msg);
     if (rc == 0)
+        oauth.consent = consent_index_global(); /* userinfo decides with it */
+    if (rc == 0)
         rc = consent_api_register(&router, &consents, s);
     if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)
         rc = id_discovery_register(&router, &discovery);

@@ -9,6 +9,7 @@
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "consent/index.h"
 #include "identity/keys.h"
 #include "identity/purge.h"
 #include "store/store.h"
@@ -51,6 +52,16 @@ static void checkpoint_audit(struct ticker *t)
                  (long long)cp.chains, (long long)cp.entries);
 }
 
+/* Picks up consent, purpose and family-link changes written by other processes sharing the
+ * store (and by the admin API), so the decision index stays current (internals/consent.md). */
+static void poll_consents(struct ticker *t)
+{
+    struct consent_index *ix = consent_index_global();
+    struct err e = {0};
+    if (ix != NULL && consent_index_poll(ix, t->store, &e) < 0)
+        log_warn("consent index poll failed: %s", e.msg);
+}
+
 /* Waits until deadline (monotonic ms) or a stop. Returns 1 when stopping. */
 static int wait_until(struct ticker *t, int64_t deadline_ms)
 {
@@ -77,13 +88,19 @@ static void *ticker_main(void *arg)
 {
     struct ticker *t = arg;
     int64_t next_purge = mono_ms() + TICKER_PURGE_EVERY_MS;
+    int64_t next_poll = mono_ms() + TICKER_POLL_EVERY_MS;
     int64_t next_checkpoint =
         t->checkpoint_every_ms > 0 ? mono_ms() + t->checkpoint_every_ms : INT64_MAX;
     for (;;) {
         int64_t next = next_purge < next_checkpoint ? next_purge : next_checkpoint;
+        next = next_poll < next ? next_poll : next;
         if (wait_until(t, next))
             break;
         int64_t now = mono_ms();
+        if (now >= next_poll) {
+            poll_consents(t);
+            next_poll = now + TICKER_POLL_EVERY_MS;
+        }
         if (now >= next_purge) {
             purge_expired(t);
             next_purge = now + TICKER_PURGE_EVERY_MS;

@@ -1,6 +1,7 @@
-/* ticker.h - the background duties of `cityos serve`, on one thread: purging expired tokens,
- * codes and sessions every minute, and signing an audit checkpoint at the configured interval
- * when the trail has moved. Stopping wakes the thread at once. */
+/* ticker.h - the background duties of `cityos serve`, on one thread: polling consent changes
+ * every second, purging expired tokens, codes and sessions every minute, and signing an audit
+ * checkpoint at the configured interval when the trail has moved. Stopping wakes the thread at
+ * once. */
 #ifndef COS_CLI_TICKER_H
 #define COS_CLI_TICKER_H
 
@@ -10,6 +11,7 @@ struct store;
 struct ticker;
 
 #define TICKER_PURGE_EVERY_MS (60LL * 1000)
+#define TICKER_POLL_EVERY_MS  1000 /* consent changes made by other processes */
 
 /* Starts the thread. checkpoint_every_ms 0 disables checkpoints. Returns NULL on failure
  * (logged). */

@@ -1,14 +1,20 @@
 /* admin_api.c - the identity admin endpoints: an administrator principal, a strict JSON body,
- * one call to the identity function the CLI calls too, and its status turned into HTTP here. */
+ * the identity module's validation and insert, and its status turned into HTTP here. Writes of
+ * personal data (people, practitioner roles, family links) commit with their audit records. */
 #include "identity/admin_api.h"
 
 #include <jansson.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "audit/actor.h"
+#include "audit/audit.h"
+#include "base/clock.h"
 #include "base/ids.h"
 #include "base/jsonx.h"
 #include "base/log.h"
+#include "consent/category.h"
 #include "http/problem.h"
 #include "identity/admin_json.h"
 #include "identity/client.h"
@@ -20,11 +26,20 @@
 #define ORGS    "/api/v1/admin/organisations"
 #define CLIENTS "/api/v1/admin/clients"
 
-/* Writes: the identity functions (id_person_create, id_org_create, id_role_add,
- * id_family_link_add, id_client_create) check what needs the database inside their write and
- * wait for it with store_write(), so the worker thread waits for one group commit (and, for a
- * person with a first password, one Argon2id hash of about 40 ms). Admin traffic is rare; the
- * public write paths use store_write_async(). */
+/* Writes: the identity module checks what needs the database inside the write, and the worker
+ * thread waits for it with store_write(): one group commit (and, for a person with a first
+ * password, one Argon2id hash of about 40 ms). Admin traffic is rare; the public write paths use
+ * store_write_async(). People, roles and family links are personal data: their write is the
+ * identity module's insert (id_person_insert_fn, id_role_insert_fn, id_family_link_insert_fn)
+ * followed by audit_append() of the creation on the chain of each person concerned, in the
+ * same transaction, so the row and its record commit together or not at all. Organisations and
+ * clients are not personal data and keep the CLI's one-call functions. */
+
+/* Who decided that an administrator may register a person's data. */
+#define RULE_ADMIN "rule:admin-registration"
+
+/* At most two records: a family link is recorded on the subject's and the delegate's chain. */
+#define ADMIN_RECORDS_MAX 2
 
 /* ---- the common start and the one place identity statuses become HTTP answers ---- */
 
@@ -115,6 +130,58 @@ static void answer_created(struct http_request *req, json_t *record, const char 
     http_respond_json(req, 201, record);
 }
 
+/* ---- a write of personal data with its audit records ---- */
+
+struct admin_write {
+    store_write_fn insert; /* the identity module's insert */
+    void *insert_ctx;
+    struct audit_event ev[ADMIN_RECORDS_MAX];
+    size_t n;
+};
+
+static int admin_write_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct admin_write *w = ctx;
+    int rc = w->insert(tx, w->insert_ctx, e);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < w->n; i++) {
+        if ((rc = audit_append(tx, &w->ev[i], NULL, e)) != 0) {
+            /* the row is refused with its record: not the caller's fault, never a 4xx */
+            char why[sizeof e->msg];
+            snprintf(why, sizeof why, "%s", e->msg);
+            return err_set(e, rc == ERR_NOMEM ? ERR_NOMEM : ERR_UNAVAILABLE,
+                           "the audit record could not be appended: %s", why);
+        }
+    }
+    return 0;
+}
+
+/* Adds the record of creating resource_type resource_id about subject, by the administrator.
+ * Returns 0, or -1 when the administrator cannot be recorded (the answer is then set). */
+static int admin_record(struct http_request *req, const struct admin_call *c, struct admin_write *w,
+                        const char *subject, const char *resource_type, const char *resource_id,
+                        const char *category)
+{
+    struct audit_event *ev = &w->ev[w->n];
+    *ev = (struct audit_event){0};
+    struct err e = {0};
+    if (w->n >= ADMIN_RECORDS_MAX || audit_event_from_principal(&c->who, ev, &e) != 0) {
+        http_problem(req, "internal-error", "the administrator cannot be recorded");
+        return -1;
+    }
+    audit_event_from_request(req, ev);
+    ev->subject = subject;
+    ev->action = "create";
+    ev->resource_type = resource_type;
+    ev->resource_id = resource_id;
+    ev->category = category;
+    ev->decision = AUDIT_PERMIT;
+    ev->decided_by = RULE_ADMIN;
+    w->n++;
+    return 0;
+}
+
 static void note(const struct admin_call *c, const char *what, const char *id)
 {
     log_info("admin: %s %s created by the %s%s%s", what, id, id_principal_kind_name(c->who.kind),
@@ -147,8 +214,19 @@ static int post_person(struct http_request *req, void *ctx)
         http_problem(req, "validation-failed", "%s", e.msg);
         return 0;
     }
-    char id[IDS_LEN + 1];
-    int rc = id_person_create(api->store, &in, id, &e);
+    struct id_person_write pw;
+    int rc = id_person_prepare(&pw, &in, clock_now_ms(), &e);
+    if (rc != 0) {
+        answer_failure(req, rc, &e, NULL);
+        return 0;
+    }
+    const char *id = pw.id;
+    struct admin_write w = {.insert = id_person_insert_fn, .insert_ctx = &pw};
+    if (admin_record(req, &c, &w, id, "Person", id, consent_category_name(CONSENT_CAT_CONTACT)) !=
+        0)
+        return 0;
+    rc = store_write(api->store, admin_write_fn, &w, &e);
+    sodium_memzero(pw.hash, sizeof pw.hash);
     if (rc != 0) {
         answer_failure(req, rc, &e, NULL);
         return 0;
@@ -179,8 +257,18 @@ static int post_role(struct http_request *req, void *ctx)
         http_problem(req, "validation-failed", "%s", e.msg);
         return 0;
     }
-    char id[IDS_LEN + 1];
-    int rc = id_role_add(api->store, person, org_id, role, id, &e);
+    struct id_role_write rw;
+    int rc = id_role_prepare(&rw, person, org_id, role, clock_now_ms(), &e);
+    if (rc != 0) {
+        answer_failure(req, rc, &e, "person_id");
+        return 0;
+    }
+    const char *id = rw.id;
+    struct admin_write w = {.insert = id_role_insert_fn, .insert_ctx = &rw};
+    /* a role is about the person's work, not one of the citizen data categories */
+    if (admin_record(req, &c, &w, person, "PractitionerRole", id, NULL) != 0)
+        return 0;
+    rc = store_write(api->store, admin_write_fn, &w, &e);
     if (rc != 0) {
         answer_failure(req, rc, &e, "person_id");
         return 0;
@@ -214,8 +302,20 @@ static int post_link(struct http_request *req, void *ctx)
         return 0;
     }
     in.subject_id = subject;
-    char id[IDS_LEN + 1];
-    int rc = id_family_link_add(api->store, &in, id, &e);
+    struct id_family_link_write lw;
+    int rc = id_family_link_prepare(&lw, &in, clock_now_ms(), &e);
+    if (rc != 0) {
+        answer_failure(req, rc, &e, "subject_id");
+        return 0;
+    }
+    const char *id = lw.id;
+    /* the link is about both people: each sees it on their own trail */
+    const char *contact = consent_category_name(CONSENT_CAT_CONTACT);
+    struct admin_write w = {.insert = id_family_link_insert_fn, .insert_ctx = &lw};
+    if (admin_record(req, &c, &w, subject, "FamilyLink", id, contact) != 0 ||
+        admin_record(req, &c, &w, in.delegate_id, "FamilyLink", id, contact) != 0)
+        return 0;
+    rc = store_write(api->store, admin_write_fn, &w, &e);
     if (rc != 0) {
         answer_failure(req, rc, &e, "subject_id");
         return 0;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/audit.h"
+
 static const char SQL_GRANT_INSERT[] =
     "INSERT INTO oauth_grant (id, client_id, person_id, acting_for, org_id, role, scope, "
     "audience, nonce, amr, auth_time_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -244,6 +246,8 @@ int id_redeem_fn(struct store_tx *tx, void *ctx, struct err *e)
         if (rc < 0)
             return rc;
     }
+    if (r->audit != NULL && (rc = audit_append(tx, r->audit, NULL, e)) != 0)
+        return rc;
     r->result = ID_REDEEM_OK;
     return 0;
 }

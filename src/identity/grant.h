@@ -17,6 +17,8 @@
 #include "identity/token.h"
 #include "store/store.h"
 
+struct audit_event;
+
 #define ID_CODE_TTL_MS    (60LL * 1000)                /* RFC 6749 4.1.2: short; one minute */
 #define ID_REFRESH_TTL_MS (30LL * 24 * 60 * 60 * 1000) /* 30 days from each rotation */
 #define ID_NONCE_MAX      255                          /* bytes of an OpenID nonce */
@@ -88,6 +90,10 @@ struct id_redeem {
     const char *access_scope;         /* the access token's scope (grant's or narrower) */
     int issue_refresh;                /* 1: also a refresh token */
     int64_t now_ms, access_ttl_s;
+    /* NULL, or the audit record of what the exchange hands out (the person claims of an ID
+     * token): appended to its subject's chain inside this write, only when the result is OK,
+     * so the tokens and the record commit together and a refused redemption records nothing */
+    const struct audit_event *audit;
     enum id_redeem_result result;         /* OUT */
     struct id_token_record access;        /* OUT (result OK) */
     char access_token[ID_TOKEN_LEN + 1];  /* OUT */

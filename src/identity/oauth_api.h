@@ -13,10 +13,15 @@
  * issued to other clients; without it a client may introspect only its own tokens. */
 #define ID_SCOPE_INTROSPECT "cityos.introspect"
 
+struct consent_index;
+
 struct oauth_api {
     struct store *store;
     int64_t token_ttl_s; /* access token lifetime; 0 picks ID_TOKEN_TTL_DEFAULT_S */
     const char *issuer;  /* the OpenID issuer (ID tokens' iss, fhirUser URLs) */
+    /* the access decisions' index (consent_index_global() in `cityos serve`), or NULL: userinfo
+     * then decides by the built-in rule alone (a person reads their own profile: rule:self) */
+    const struct consent_index *consent;
 };
 
 /* Registers the routes. api must outlive the router; set api->token_ttl_s and api->issuer

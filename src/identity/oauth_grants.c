@@ -7,8 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/actor.h"
+#include "audit/audit.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "consent/category.h"
 #include "identity/grant.h"
 #include "identity/id_token.h"
 #include "identity/oauth_internal.h"
@@ -22,9 +25,15 @@ struct exchange {
     struct id_grant_lookup found;
     struct id_redeem redeem;
     struct id_claims_scope claims;
-    int launch_patient; /* the grant holds launch/patient: name the patient in the answer */
-    int status;         /* of the write */
+    struct id_person person; /* read before the write when the ID token carries person claims */
+    int has_person;
+    struct audit_event audit; /* the record of those claims, appended by the redeeming write */
+    int launch_patient;       /* the grant holds launch/patient: name the patient in the answer */
+    int status;               /* of the write */
 };
+
+/* Who decided that the app may have the person claims: the person, on the approval page. */
+#define RULE_SELF_APPROVED "rule:self-approved"
 
 static int64_t access_ttl_s(const struct oauth_api *api)
 {
@@ -43,23 +52,49 @@ static void exchange_written(int status, const struct err *e, void *ctx)
 static char *make_id_token(struct http_request *req, struct exchange *x)
 {
     const struct id_grant *g = &x->found.grant;
-    struct id_person person, *p = NULL;
     struct err e = {0};
-    if (x->claims.profile || x->claims.fhiruser) {
-        int rc = id_person_get(x->api->store, g->person_id, &person, req->arena, &e);
-        if (rc != 0) {
-            oauth_error(req, 503, "temporarily_unavailable", "the person could not be read");
-            return NULL;
-        }
-        p = &person;
-    }
-    char *jws = id_token_make_id_token(g, p, &x->claims, x->api->issuer, !x->redeem.refresh,
-                                       x->redeem.now_ms, access_ttl_s(x->api), &e);
+    char *jws =
+        id_token_make_id_token(g, x->has_person ? &x->person : NULL, &x->claims, x->api->issuer,
+                               !x->redeem.refresh, x->redeem.now_ms, access_ttl_s(x->api), &e);
     if (jws == NULL) {
         log_error("ID token not made: %s", e.msg);
         oauth_error(req, 500, "server_error", "the ID token could not be made");
     }
     return jws;
+}
+
+/* When the ID token will carry person claims (profile, fhirUser), reads the person now and
+ * prepares the audit record the redeeming write appends: the app (a client acting on the
+ * person's behalf) reads the person's profile, as the person approved on the approval page.
+ * Returns 1, or 0 with the answer set. */
+static int prepare_person_claims(struct http_request *req, struct exchange *x)
+{
+    const struct id_grant *g = &x->found.grant;
+    if (!x->claims.openid || !(x->claims.profile || x->claims.fhiruser))
+        return 1;
+    struct err e = {0};
+    if (id_person_get(x->api->store, g->person_id, &x->person, req->arena, &e) != 0) {
+        oauth_error(req, 503, "temporarily_unavailable", "the person could not be read");
+        return 0;
+    }
+    x->has_person = 1;
+    struct audit_event *ev = &x->audit;
+    *ev = (struct audit_event){0};
+    audit_event_from_request(req, ev);
+    ev->actor_kind = AUDIT_ACTOR_CLIENT;
+    ev->actor_id = g->client_id;
+    ev->client_id = g->client_id;
+    ev->on_behalf_of = g->person_id;
+    ev->subject = g->person_id; /* the claims are about who signed in, also acting for another */
+    ev->action = "read";
+    ev->resource_type = "Patient";
+    ev->resource_id = g->person_id;
+    ev->category = consent_category_name(consent_category_of("Patient", NULL, 0));
+    ev->decision = AUDIT_PERMIT;
+    ev->decided_by = RULE_SELF_APPROVED;
+    ev->reason = arena_printf(req->arena, "ID token claims of grant %s", g->id);
+    x->redeem.audit = ev;
+    return 1;
 }
 
 static int answer_exchange(struct http_request *req, void *ctx)
@@ -143,6 +178,8 @@ static int redeem(struct http_request *req, struct exchange *x)
         oauth_error(req, 500, "server_error", "the token could not be made");
         return 0;
     }
+    if (!prepare_person_claims(req, x))
+        return 0;
     x->req = req;
     http_request_suspend(req, answer_exchange, x);
     if (store_write_async(x->api->store, id_redeem_fn, &x->redeem, exchange_written, x) != 0) {

@@ -173,12 +173,6 @@ static const char SQL_ROLE_LIST[] =
     "SELECT id, person_id, org_id, role, active, created_ms FROM practitioner_role "
     "WHERE person_id = ? ORDER BY created_ms, id LIMIT 1000";
 
-struct role_write {
-    const char *person_id, *org_id, *role;
-    char id[IDS_LEN + 1];
-    int64_t now;
-};
-
 static int found_row(const struct store_row *row, void *ctx)
 {
     (void)row;
@@ -199,9 +193,9 @@ static int must_exist(struct store_tx *tx, const char *sql, const char *key, con
     return rc;
 }
 
-static int write_role(struct store_tx *tx, void *ctx, struct err *e)
+int id_role_insert_fn(struct store_tx *tx, void *ctx, struct err *e)
 {
-    struct role_write *w = ctx;
+    struct id_role_write *w = ctx;
     int rc = must_exist(tx, "SELECT 1 FROM person WHERE id = ?", w->person_id, "person_id", e);
     if (rc == 0)
         rc = must_exist(tx, "SELECT 1 FROM organisation WHERE id = ?", w->org_id, "org_id", e);
@@ -215,14 +209,16 @@ static int write_role(struct store_tx *tx, void *ctx, struct err *e)
     if (taken)
         return err_set(e, ERR_CONFLICT, "role: the person already holds it in this organisation");
     struct store_value v[] = {STORE_TEXT_V(w->id), STORE_TEXT_V(w->person_id),
-                              STORE_TEXT_V(w->org_id), STORE_TEXT_V(w->role), STORE_INT_V(w->now)};
+                              STORE_TEXT_V(w->org_id), STORE_TEXT_V(w->role),
+                              STORE_INT_V(w->now_ms)};
     rc = store_tx_exec(tx, SQL_ROLE_INSERT, v, sizeof v / sizeof v[0], e);
     return rc < 0 ? rc : 0;
 }
 
-int id_role_add(struct store *s, const char *person_id, const char *org_id, enum id_role_kind role,
-                char id_out[IDS_LEN + 1], struct err *e)
+int id_role_prepare(struct id_role_write *w, const char *person_id, const char *org_id,
+                    enum id_role_kind role, int64_t now_ms, struct err *e)
 {
+    memset(w, 0, sizeof *w);
     if (person_id == NULL || !ids_valid(person_id))
         return err_set(e, ERR_INVALID, "person_id: not a well-formed regional ID");
     if (org_id == NULL || !ids_valid(org_id))
@@ -232,9 +228,21 @@ int id_role_add(struct store *s, const char *person_id, const char *org_id, enum
                        "role: must be one of doctor, nurse, pharmacist, "
                        "care_worker, dispatcher, clerk, city_administrator, "
                        "auditor");
-    struct role_write w = {person_id, org_id, role_names[role], {0}, clock_now_ms()};
-    ids_new(w.id);
-    int rc = store_write(s, write_role, &w, e);
+    w->person_id = person_id;
+    w->org_id = org_id;
+    w->role = role_names[role];
+    w->now_ms = now_ms;
+    ids_new(w->id);
+    return 0;
+}
+
+int id_role_add(struct store *s, const char *person_id, const char *org_id, enum id_role_kind role,
+                char id_out[IDS_LEN + 1], struct err *e)
+{
+    struct id_role_write w;
+    int rc = id_role_prepare(&w, person_id, org_id, role, clock_now_ms(), e);
+    if (rc == 0)
+        rc = store_write(s, id_role_insert_fn, &w, e);
     if (rc == 0)
         memcpy(id_out, w.id, IDS_LEN + 1);
     return rc;

@@ -79,6 +79,25 @@ int id_org_get(struct store *s, const char *id, struct id_org *out, struct arena
 int id_role_add(struct store *s, const char *person_id, const char *org_id, enum id_role_kind role,
                 char id_out[IDS_LEN + 1], struct err *e);
 
+/* id_role_add() in two steps, for a caller that adds to the same transaction (the admin API
+ * appends the audit record of the new role to it). */
+struct id_role_write {
+    const char *person_id, *org_id; /* borrowed until the write is done */
+    const char *role;               /* its stored name (static) */
+    char id[IDS_LEN + 1];           /* the new role's id */
+    int64_t now_ms;
+};
+
+/* Validates the ids and the role and fills w with a new id. Nothing is stored. Returns 0 or
+ * ERR_INVALID naming the field. */
+int id_role_prepare(struct id_role_write *w, const char *person_id, const char *org_id,
+                    enum id_role_kind role, int64_t now_ms, struct err *e);
+
+/* A store_write_fn inserting the prepared role ctx (a struct id_role_write) after checking that
+ * the person and the organisation exist and the role is not held yet. Returns 0, ERR_NOTFOUND
+ * naming the field, ERR_CONFLICT, or the store's error. */
+int id_role_insert_fn(struct store_tx *tx, void *ctx, struct err *e);
+
 /* Every role of person_id (active or not), oldest first, at most ID_LIST_MAX. *out is an array
  * in a (NULL when *n is 0). Returns 0, ERR_INVALID or the store's error. */
 int id_role_list_for_person(struct store *s, const char *person_id, struct arena *a,

@@ -351,14 +351,6 @@ static const char SQL_EMAIL_TAKEN[] = "SELECT 1 FROM person WHERE email = ?";
 static const char SQL_PERSON_BY_ID[] = PERSON_COLUMNS "WHERE id = ?";
 static const char SQL_PERSON_BY_EMAIL[] = PERSON_COLUMNS "WHERE email = ?";
 
-struct person_write {
-    const struct id_person_new *in;
-    char id[IDS_LEN + 1];
-    char email[ID_EMAIL_MAX + 1];
-    char hash[ID_PASSWORD_HASH_MAX];
-    int64_t now;
-};
-
 static int found_row(const struct store_row *row, void *ctx)
 {
     (void)row;
@@ -366,9 +358,9 @@ static int found_row(const struct store_row *row, void *ctx)
     return 1;
 }
 
-static int write_person(struct store_tx *tx, void *ctx, struct err *e)
+int id_person_insert_fn(struct store_tx *tx, void *ctx, struct err *e)
 {
-    struct person_write *w = ctx;
+    struct id_person_write *w = ctx;
     const struct id_person_new *in = w->in;
     if (w->email[0] != '\0') {
         int taken = 0;
@@ -394,8 +386,8 @@ static int write_person(struct store_tx *tx, void *ctx, struct err *e)
         w->email[0] ? STORE_TEXT_V(w->email) : STORE_NULL_V,
         STORE_TEXT_V(assurance_names[in->assurance]),
         w->hash[0] ? STORE_TEXT_V(w->hash) : STORE_NULL_V,
-        STORE_INT_V(w->now),
-        STORE_INT_V(w->now),
+        STORE_INT_V(w->now_ms),
+        STORE_INT_V(w->now_ms),
     };
     int rc = store_tx_exec(tx, SQL_PERSON_INSERT, v, sizeof v / sizeof v[0], e);
     if (rc == ERR_CONFLICT)
@@ -426,20 +418,31 @@ static int check_person(const struct id_person_new *in, int64_t now, char *email
     return 0;
 }
 
+int id_person_prepare(struct id_person_write *w, const struct id_person_new *in, int64_t now_ms,
+                      struct err *e)
+{
+    memset(w, 0, sizeof *w);
+    w->in = in;
+    w->now_ms = now_ms;
+    int rc = check_person(in, now_ms, w->email, e);
+    if (rc != 0)
+        return rc;
+    ids_new(w->id);
+    if (in->password != NULL) {
+        if ((rc = id_password_check_policy(in->password, w->email, w->id, e)) != 0 ||
+            (rc = id_password_hash(in->password, w->hash, e)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
 int id_person_create(struct store *s, const struct id_person_new *in, char id_out[IDS_LEN + 1],
                      struct err *e)
 {
-    struct person_write w = {.in = in, .now = clock_now_ms()};
-    int rc = check_person(in, w.now, w.email, e);
-    if (rc != 0)
-        return rc;
-    ids_new(w.id);
-    if (in->password != NULL) {
-        if ((rc = id_password_check_policy(in->password, w.email, w.id, e)) != 0 ||
-            (rc = id_password_hash(in->password, w.hash, e)) != 0)
-            return rc;
-    }
-    rc = store_write(s, write_person, &w, e);
+    struct id_person_write w;
+    int rc = id_person_prepare(&w, in, clock_now_ms(), e);
+    if (rc == 0)
+        rc = store_write(s, id_person_insert_fn, &w, e);
     if (rc == 0)
         memcpy(id_out, w.id, IDS_LEN + 1);
     return rc;
@@ -572,13 +575,6 @@ static const char SQL_LINK_INSERT[] =
     "INSERT INTO family_link (id, subject_id, delegate_id, rights, kind, valid_from_ms, "
     "valid_until_ms, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 
-struct link_write {
-    const struct id_family_link_new *in;
-    char id[IDS_LEN + 1];
-    char rights[ID_RIGHTS_TEXT_MAX];
-    int64_t now, from, until;
-};
-
 struct birth_read {
     char date[11];
     int found;
@@ -604,9 +600,9 @@ static int birth_date_of(struct store_tx *tx, const char *field, const char *id,
     return rc;
 }
 
-static int write_link(struct store_tx *tx, void *ctx, struct err *e)
+int id_family_link_insert_fn(struct store_tx *tx, void *ctx, struct err *e)
 {
-    struct link_write *w = ctx;
+    struct id_family_link_write *w = ctx;
     const struct id_family_link_new *in = w->in;
     struct birth_read subject = {0}, delegate = {0};
     int rc = birth_date_of(tx, "subject_id", in->subject_id, &subject, e);
@@ -616,17 +612,17 @@ static int write_link(struct store_tx *tx, void *ctx, struct err *e)
         return rc;
     if (in->kind == ID_LINK_GUARDIAN) {
         int64_t majority = majority_ms(subject.date);
-        if (id_age_at(subject.date, w->now) >= MAJORITY)
+        if (id_age_at(subject.date, w->now_ms) >= MAJORITY)
             return err_set(e, ERR_INVALID, "kind: a guardian link needs a subject under 18");
-        if (id_age_at(delegate.date, w->now) < MAJORITY)
+        if (id_age_at(delegate.date, w->now_ms) < MAJORITY)
             return err_set(e, ERR_INVALID, "delegate_id: a guardian must be 18 or older");
-        if (w->until == 0)
-            w->until = majority;
-        else if (w->until > majority)
+        if (w->until_ms == 0)
+            w->until_ms = majority;
+        else if (w->until_ms > majority)
             return err_set(e, ERR_INVALID,
                            "valid_until: guardianship ends at the subject's "
                            "18th birthday");
-        if (w->until <= w->from)
+        if (w->until_ms <= w->from_ms)
             return err_set(e, ERR_INVALID, "valid_from: must lie before the 18th birthday");
     }
     struct store_value v[] = {
@@ -635,18 +631,20 @@ static int write_link(struct store_tx *tx, void *ctx, struct err *e)
         STORE_TEXT_V(in->delegate_id),
         STORE_TEXT_V(w->rights),
         STORE_TEXT_V(link_kind_names[in->kind]),
-        STORE_INT_V(w->from),
-        w->until ? STORE_INT_V(w->until) : STORE_NULL_V,
-        STORE_INT_V(w->now),
+        STORE_INT_V(w->from_ms),
+        w->until_ms ? STORE_INT_V(w->until_ms) : STORE_NULL_V,
+        STORE_INT_V(w->now_ms),
     };
     rc = store_tx_exec(tx, SQL_LINK_INSERT, v, sizeof v / sizeof v[0], e);
     return rc < 0 ? rc : 0;
 }
 
-int id_family_link_add(struct store *s, const struct id_family_link_new *in,
-                       char id_out[IDS_LEN + 1], struct err *e)
+int id_family_link_prepare(struct id_family_link_write *w, const struct id_family_link_new *in,
+                           int64_t now_ms, struct err *e)
 {
-    struct link_write w = {.in = in, .now = clock_now_ms()};
+    memset(w, 0, sizeof *w);
+    w->in = in;
+    w->now_ms = now_ms;
     unsigned r = in->rights;
     if (in->subject_id == NULL || !ids_valid(in->subject_id))
         return err_set(e, ERR_INVALID, "subject_id: not a well-formed regional ID");
@@ -658,15 +656,24 @@ int id_family_link_add(struct store *s, const struct id_family_link_new *in,
         return err_set(e, ERR_INVALID, "rights: not a valid set of rights");
     if ((unsigned)in->kind > ID_LINK_GUARDIAN)
         return err_set(e, ERR_INVALID, "kind: must be family or guardian");
-    w.from = in->valid_from_ms != 0 ? in->valid_from_ms : w.now;
-    w.until = in->valid_until_ms;
-    if (w.from < 0 || w.until < 0)
+    w->from_ms = in->valid_from_ms != 0 ? in->valid_from_ms : now_ms;
+    w->until_ms = in->valid_until_ms;
+    if (w->from_ms < 0 || w->until_ms < 0)
         return err_set(e, ERR_INVALID, "valid_from: times must be after 1970");
-    if (w.until != 0 && (w.until <= w.from || w.until <= w.now))
+    if (w->until_ms != 0 && (w->until_ms <= w->from_ms || w->until_ms <= now_ms))
         return err_set(e, ERR_INVALID, "valid_until: must lie after valid_from and now");
-    id_rights_format(r, w.rights);
-    ids_new(w.id);
-    int rc = store_write(s, write_link, &w, e);
+    id_rights_format(r, w->rights);
+    ids_new(w->id);
+    return 0;
+}
+
+int id_family_link_add(struct store *s, const struct id_family_link_new *in,
+                       char id_out[IDS_LEN + 1], struct err *e)
+{
+    struct id_family_link_write w;
+    int rc = id_family_link_prepare(&w, in, clock_now_ms(), e);
+    if (rc == 0)
+        rc = store_write(s, id_family_link_insert_fn, &w, e);
     if (rc == 0)
         memcpy(id_out, w.id, IDS_LEN + 1);
     return rc;

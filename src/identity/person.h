@@ -65,6 +65,26 @@ struct id_person {
 int id_person_create(struct store *s, const struct id_person_new *in, char id_out[IDS_LEN + 1],
                      struct err *e);
 
+/* id_person_create() in two steps, for a caller that adds to the same transaction (the admin
+ * API appends the audit record of the creation to it). */
+struct id_person_write {
+    const struct id_person_new *in;  /* borrowed until the write is done */
+    char id[IDS_LEN + 1];            /* the new regional ID */
+    char email[ID_EMAIL_MAX + 1];    /* lower-cased, "" for none */
+    char hash[ID_PASSWORD_HASH_MAX]; /* Argon2id of the first password, "" for none */
+    int64_t now_ms;
+};
+
+/* Validates in (everything that needs no database) and fills w: a new id, the lower-cased
+ * e-mail, the password checked by the policy and hashed (about 40 ms: not on an HTTP worker's
+ * hot path). Nothing is stored. Returns 0 or ERR_INVALID naming the field. */
+int id_person_prepare(struct id_person_write *w, const struct id_person_new *in, int64_t now_ms,
+                      struct err *e);
+
+/* A store_write_fn inserting the prepared person ctx (a struct id_person_write). Returns 0,
+ * ERR_CONFLICT when the e-mail address is taken, or the store's error. */
+int id_person_insert_fn(struct store_tx *tx, void *ctx, struct err *e);
+
 /* Reads a person. Returns 0, ERR_NOTFOUND, ERR_INVALID for a malformed id, or the store's error.
  * The password hash never leaves through this call. */
 int id_person_get(struct store *s, const char *id, struct id_person *out, struct arena *a,
@@ -141,6 +161,25 @@ struct id_family_link {
  * the store's error. */
 int id_family_link_add(struct store *s, const struct id_family_link_new *in,
                        char id_out[IDS_LEN + 1], struct err *e);
+
+/* id_family_link_add() in two steps, as for people. */
+struct id_family_link_write {
+    const struct id_family_link_new *in; /* borrowed until the write is done */
+    char id[IDS_LEN + 1];                /* the new link's id */
+    char rights[ID_RIGHTS_TEXT_MAX];
+    int64_t now_ms, from_ms;
+    int64_t until_ms; /* as asked; for a guardian the write sets the 18th birthday when 0 */
+};
+
+/* Validates in (ids, rights, kind, times) and fills w with a new id. Nothing is stored.
+ * Returns 0 or ERR_INVALID naming the field. */
+int id_family_link_prepare(struct id_family_link_write *w, const struct id_family_link_new *in,
+                           int64_t now_ms, struct err *e);
+
+/* A store_write_fn inserting the prepared link ctx (a struct id_family_link_write) after the
+ * checks that need the database (both people exist; a guardian's ages). Returns 0,
+ * ERR_NOTFOUND or ERR_INVALID naming the field, or the store's error. */
+int id_family_link_insert_fn(struct store_tx *tx, void *ctx, struct err *e);
 
 /* The links in which delegate_id acts for someone, oldest first, at most ID_LIST_MAX: all of
  * them when at_ms is 0, else those valid at at_ms. *out is an array in a (NULL when *n is 0). */

@@ -5,8 +5,10 @@
 #ifndef COS_ID_SIGNIN_API_H
 #define COS_ID_SIGNIN_API_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/ids.h"
 #include "http/router.h"
 #include "identity/password.h"
 #include "identity/totp.h"
@@ -19,6 +21,8 @@ struct id_pending_table;
 
 /* The module's state, owned by whoever registers it (serve.c: a static), from
  * signin_api_register until signin_api_release. */
+#define SIGNIN_LOCKED_SEEN 1024 /* accounts whose current wait was already recorded */
+
 struct signin_api {
     struct store *store;
     int secure_cookies; /* the issuer is https://: cookies get Secure */
@@ -28,6 +32,13 @@ struct signin_api {
     unsigned char totp_key[ID_TOTP_KEY_BYTES];
     int totp_key_loaded;
     _Atomic int suspended; /* requests of ours waiting for the pool or the store */
+    /* the waits already recorded on a trail: one "rule:locked" entry per account and wait, so
+     * that repeated attempts cannot fill a person's trail (see signin.md) */
+    pthread_mutex_t locked_lock;
+    struct {
+        char person_id[IDS_LEN + 1];
+        int64_t until_ms;
+    } locked_seen[SIGNIN_LOCKED_SEEN];
 };
 
 /* Prepares api (pool threads = online cores, queue SIGNIN_POOL_QUEUE; the dummy hash; the TOTP

@@ -1,13 +1,24 @@
 /* userinfo.c - the OpenID Connect UserInfo endpoint (OIDC Core 5.3): GET or POST with a bearer
  * access token that holds openid; answers the claims its scope releases about the person who
- * signed in (profile, fhirUser), never more. */
+ * signed in (profile, fhirUser), never more, and only once the read is recorded on that
+ * person's audit trail ("no record, no read", docs/internals/audit.md). */
 #include <jansson.h>
+#include <stdlib.h>
 
+#include "audit/actor.h"
+#include "audit/audit.h"
+#include "base/clock.h"
+#include "base/jsonx.h"
 #include "base/log.h"
+#include "consent/category.h"
+#include "consent/index.h"
 #include "http/problem.h"
 #include "identity/id_token.h"
 #include "identity/oauth_internal.h"
 #include "identity/principal.h"
+
+/* The profile a client reads here, as the audit trail names it. */
+#define PROFILE_TYPE "Patient"
 
 static int insufficient_scope(struct http_request *req, const char *detail)
 {
@@ -17,6 +28,67 @@ static int insufficient_scope(struct http_request *req, const char *detail)
     return 0;
 }
 
+/* ---- recording the read, then answering ---- */
+
+struct userinfo_job {
+    struct http_request *req;
+    int status;    /* of the record */
+    int permitted; /* the decision */
+    char *body;    /* the claims (in the arena) when permitted */
+    size_t len;
+};
+
+static void recorded(int status, const struct err *e, void *ctx)
+{
+    struct userinfo_job *j = ctx;
+    j->status = status;
+    if (status != 0)
+        log_warn("a userinfo read could not be recorded: %s", e != NULL ? e->msg : "?");
+    http_request_resume(j->req);
+}
+
+static int answer(struct http_request *req, void *ctx)
+{
+    struct userinfo_job *j = ctx;
+    if (j->status != 0) {
+        http_set_header(req, "Retry-After", "1");
+        http_problem(req, "unavailable",
+                     "the access could not be recorded; nothing was handed out");
+        return 0;
+    }
+    if (!j->permitted)
+        return insufficient_scope(req, "the profile may not be read with this token");
+    http_set_header(req, "Cache-Control", "no-store");
+    http_respond(req, 200, "application/json", j->body, j->len);
+    return 0;
+}
+
+/* May p read its own profile? The person who signed in reads the claims about themselves,
+ * whatever capacity the token acts in (OIDC Core 5.3: userinfo is about the End-User who
+ * authenticated), so the question asked is the person's own: rule:self. With no index the
+ * built-in rule answers alone. */
+static void decide(const struct oauth_api *api, const struct id_principal *p,
+                   enum consent_category cat, struct consent_decision *out)
+{
+    if (api->consent == NULL) {
+        *out = (struct consent_decision){.effect = CONSENT_PERMIT,
+                                         .decided_by = CONSENT_RULE_SELF,
+                                         .reason = "citizens see their own record"};
+        return;
+    }
+    struct consent_query q = {0};
+    consent_query_from_principal(&q, p);
+    q.actor_kind = ID_PRINCIPAL_PERSON; /* the End-User as themselves, not for another */
+    q.acting_for = NULL;
+    q.org_id = NULL;
+    q.role = NULL;
+    q.subject = p->subject_id;
+    q.category = cat;
+    q.action = CONSENT_READ;
+    q.now_ms = clock_now_ms();
+    consent_decide(api->consent, &q, out); /* a malformed query is a deny */
+}
+
 static int userinfo(struct http_request *req, void *ctx)
 {
     struct oauth_api *api = ctx;
@@ -24,6 +96,9 @@ static int userinfo(struct http_request *req, void *ctx)
     int ok = id_principal_require(req, api->store, &p);
     if (ok <= 0)
         return ok;
+    /* The refusals below touch no personal data and name no subject whose data was read: they
+     * leave no audit record (a client token has no person; a token without openid was not
+     * given the profile). */
     if (p.subject_id == NULL)
         return insufficient_scope(req, "userinfo needs a token a person approved");
     struct id_claims_scope cs = {
@@ -46,14 +121,50 @@ static int userinfo(struct http_request *req, void *ctx)
                      "the person could not be read");
         return 0;
     }
-    json_t *o = json_pack("{s:s}", "sub", p.subject_id);
-    if (o == NULL ||
-        id_claims_person(o, &person, &cs, api->issuer, p.kind == ID_PRINCIPAL_PRACTITIONER) != 0) {
-        json_decref(o);
+    enum consent_category cat = consent_category_of(PROFILE_TYPE, NULL, 0);
+    struct consent_decision d;
+    decide(api, &p, cat, &d);
+
+    struct userinfo_job *j = arena_zalloc(req->arena, sizeof *j);
+    if (j == NULL)
         return -1;
+    j->req = req;
+    j->permitted = d.effect == CONSENT_PERMIT;
+    if (j->permitted) {
+        json_t *o = json_pack("{s:s}", "sub", p.subject_id);
+        if (o == NULL || id_claims_person(o, &person, &cs, api->issuer,
+                                          p.kind == ID_PRINCIPAL_PRACTITIONER) != 0) {
+            json_decref(o);
+            return -1;
+        }
+        char *text = jsonx_dumps(o, &j->len);
+        json_decref(o);
+        j->body = text != NULL ? arena_strndup(req->arena, text, j->len) : NULL;
+        free(text);
+        if (j->body == NULL)
+            return -1;
     }
-    http_set_header(req, "Cache-Control", "no-store");
-    http_respond_json(req, 200, o);
+    struct audit_event ev = {0};
+    if (audit_event_from_principal(&p, &ev, &e) != 0) {
+        http_problem(req, "internal-error", "the principal cannot be recorded");
+        return 0;
+    }
+    audit_event_from_request(req, &ev);
+    ev.subject = p.subject_id;
+    ev.action = "read";
+    ev.resource_type = PROFILE_TYPE;
+    ev.resource_id = p.subject_id;
+    ev.category = consent_category_name(cat);
+    ev.decision = j->permitted ? AUDIT_PERMIT : AUDIT_DENY;
+    ev.decided_by = d.decided_by;
+    ev.reason = j->permitted ? NULL : d.reason;
+    http_request_suspend(req, answer, j);
+    rc = audit_record_async(api->store, &ev, recorded, j, &e);
+    if (rc != 0) {
+        log_warn("a userinfo read could not be queued for the audit trail: %s", e.msg);
+        j->status = rc;
+        http_request_resume(req);
+    }
     return 0;
 }
 

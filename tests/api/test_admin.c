@@ -1,8 +1,10 @@
 /* test_admin.c - the identity admin API as a specification: people, roles, family links,
  * organisations and OAuth clients created over HTTP by the operator, really stored (the CLI and
  * the token endpoint see them), and every refusal (401, 403, 415, 400, 422, 409, 404, 413)
- * answered with a problem that names the member at fault, storing nothing. */
+ * answered with a problem that names the member at fault, storing nothing; each write of
+ * personal data committed with its audit record on the trail of every person it concerns. */
 #include "harness.h"
+#include "trail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,6 +485,98 @@ static void family_links_are_added(void **state)
     free(child);
 }
 
+/* ---- the audit trail ---- */
+
+/* The entry of items for creating resource_type resource_id: by the operator, permitted by the
+ * registration rule. */
+static void assert_created(json_t *items, const char *resource_type, const char *resource_id,
+                           const char *category)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        const char *type = trail_text(it, "what.resourceType");
+        if (strcmp(trail_text(it, "what.action"), "create") != 0 || type == NULL ||
+            strcmp(type, resource_type) != 0)
+            continue;
+        found++;
+        assert_string_equal(trail_text(it, "what.resourceId"), resource_id);
+        if (category != NULL)
+            assert_string_equal(trail_text(it, "what.category"), category);
+        else
+            assert_null(trail_text(it, "what.category"));
+        assert_string_equal(trail_text(it, "who.kind"), "operator");
+        assert_string_equal(trail_text(it, "who.id"), "operator");
+        assert_string_equal(trail_text(it, "decision"), "permit");
+        assert_string_equal(trail_text(it, "why.decidedBy"), "rule:admin-registration");
+        assert_string_equal(trail_text(it, "sourceAddress"), "127.0.0.1");
+        assert_non_null(trail_text(it, "requestId"));
+    }
+    if (found != 1) {
+        fprintf(stderr, "%zu entries for creating %s %s\n", found, resource_type, resource_id);
+        fail();
+    }
+}
+
+/* A person, a role and a family link created over HTTP: each row committed in one write with
+ * its record (one write each, as the metrics count them), on the person's trail, the link on
+ * both people's; a refused creation stores neither. */
+static void personal_data_writes_are_on_the_trails(void **state)
+{
+    struct fixture *f = *state;
+    struct server *s = f->s;
+    double w0 = writes_ok(s);
+    char *a = create(s, PEOPLE, TARO("trail-a@example.jp"), "id");
+    assert_true(writes_ok(s) == w0 + 1); /* the row and its record: one transaction */
+    char *b = create(s, PEOPLE, TARO("trail-b@example.jp"), "id");
+    char *org = create(s, ORGS, CLINIC, "id");
+    char *path = str_printf(PEOPLE "/%s/roles", a);
+    char *body = str_printf("{\"org_id\":\"%s\",\"role\":\"doctor\"}", org);
+    double w1 = writes_ok(s);
+    char *role = create(s, path, body, "id");
+    assert_true(writes_ok(s) == w1 + 1);
+    double w2 = writes_ok(s);
+    struct resp r = admin_post(s, path, body); /* the same role again: refused, not recorded */
+    assert_refused(s, &r, 409, "conflict", "/role", w2);
+    free(path);
+    free(body);
+    path = str_printf(PEOPLE "/%s/links", a);
+    body = str_printf("{\"delegate_id\":\"%s\",\"rights\":[\"see_alerts\"]}", b);
+    w2 = writes_ok(s);
+    char *link = create(s, path, body, "id");
+    assert_true(writes_ok(s) == w2 + 1); /* the link and both records: one transaction */
+    /* a refused person: nothing stored, no record */
+    w2 = writes_ok(s);
+    r = admin_post(s, PEOPLE, TARO("trail-a@example.jp"));
+    assert_refused(s, &r, 409, "conflict", NULL, w2);
+
+    char client[64];
+    trail_client_add(s, client);
+    char *ta = trail_token(s, client, "trail-a@example.jp", "correct horse battery");
+    json_t *items = trail_items(s, ta, 20);
+    assert_created(items, "Person", a, "contact");
+    assert_created(items, "PractitionerRole", role, NULL);
+    assert_created(items, "FamilyLink", link, "contact");
+    /* the person's trail: the code flow's sign-in and those three, nothing else */
+    assert_int_equal(json_array_size(items), 4);
+    json_decref(items);
+    char *tb = trail_token(s, client, "trail-b@example.jp", "correct horse battery");
+    items = trail_items(s, tb, 20);
+    assert_created(items, "Person", b, "contact");
+    assert_created(items, "FamilyLink", link, "contact");
+    assert_int_equal(json_array_size(items), 3);
+    json_decref(items);
+    free(tb);
+    free(ta);
+    free(link);
+    free(body);
+    free(path);
+    free(role);
+    free(org);
+    free(b);
+    free(a);
+}
+
 /* ---- clients ---- */
 
 static void a_confidential_client_gets_its_secret_once(void **state)
@@ -643,6 +737,7 @@ int main(void)
         cmocka_unit_test(family_links_are_added),
         cmocka_unit_test(a_confidential_client_gets_its_secret_once),
         cmocka_unit_test(only_administrators_may),
+        cmocka_unit_test(personal_data_writes_are_on_the_trails),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,8 +1,10 @@
 /* test_oauth_code.c - the authorization-code flow as a specification, on a demo town: sign-in,
  * the approval page, PKCE S256, the token endpoint for codes and refresh tokens, ID tokens,
  * userinfo, revocation and introspection, acting for a family member or in a role, and every
- * refusal with its RFC 6749 / 6750 / OIDC answer. */
+ * refusal with its RFC 6749 / 6750 / OIDC answer; the person claims handed to an app (ID token,
+ * userinfo) on the person's audit trail, and nothing there for a refused exchange. */
 #include "oidc_flow.h"
+#include "trail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,6 +743,86 @@ static void a_wrong_code_verifier_is_invalid_grant(void **state)
 
 /* a code used twice: invalid_grant, and the grant of the first exchange is revoked with its
  * access and refresh tokens (RFC 6749 4.1.2, 10.5) */
+/* ---- the audit trail ---- */
+
+static json_int_t seq_of(const json_t *it)
+{
+    return json_integer_value(json_object_get(it, "seq"));
+}
+
+/* The newest seq of the token's own trail (that read is recorded after it, as newest + 1). */
+static json_int_t trail_top(const char *token)
+{
+    json_t *items = trail_items(F->s, token, 1);
+    json_int_t top = seq_of(json_array_get(items, 0));
+    json_decref(items);
+    return top;
+}
+
+/* The reads of the person's profile by an app (actor kind client) newer than seq after. */
+static size_t client_profile_reads_since(const char *token, json_int_t after)
+{
+    json_t *items = trail_items(F->s, token, 100);
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        const char *kind = trail_text(it, "who.kind"), *type = trail_text(it, "what.resourceType");
+        n += seq_of(it) > after && strcmp(kind, "client") == 0 && type != NULL &&
+             strcmp(type, "Patient") == 0;
+    }
+    json_decref(items);
+    return n;
+}
+
+/* The ID token's person claims are a read of 太郎's profile by the app on his behalf, recorded
+ * in the redeeming write; userinfo is a read by 太郎 himself through the app, recorded before
+ * the answer. */
+static void the_claims_handed_to_the_app_are_on_the_trail(void **state)
+{
+    (void)state;
+    struct tokens t = app_tokens(TARO_EMAIL, TARO_PASSWORD);
+    assert_non_null(t.id_token);
+    const char *taro = t.patient; /* launch/patient acting as himself: his regional ID */
+    json_t *items = trail_items(F->s, t.access, 2);
+    json_t *idt = json_array_get(items, 0); /* the exchange, then (before it) the sign-in */
+    assert_string_equal(trail_text(idt, "what.action"), "read");
+    assert_string_equal(trail_text(idt, "what.resourceType"), "Patient");
+    assert_string_equal(trail_text(idt, "what.resourceId"), taro);
+    assert_string_equal(trail_text(idt, "what.category"), "contact");
+    assert_string_equal(trail_text(idt, "who.kind"), "client");
+    assert_string_equal(trail_text(idt, "who.id"), F->app.id);
+    assert_string_equal(trail_text(idt, "who.onBehalfOf.id"), taro);
+    assert_string_equal(trail_text(idt, "decision"), "permit");
+    assert_string_equal(trail_text(idt, "why.decidedBy"), "rule:self-approved");
+    assert_non_null(strstr(trail_text(idt, "why.reason"), "ID token claims of grant "));
+    assert_string_equal(trail_text(idt, "sourceAddress"), "127.0.0.1");
+    json_t *signin = json_array_get(items, 1);
+    assert_string_equal(trail_text(signin, "what.action"), "signin");
+    assert_string_equal(trail_text(signin, "who.id"), taro);
+    json_decref(items);
+
+    assert_userinfo_ok(t.access);
+    items = trail_items(F->s, t.access, 1);
+    json_t *ui = json_array_get(items, 0);
+    assert_string_equal(trail_text(ui, "what.action"), "read");
+    assert_string_equal(trail_text(ui, "what.resourceType"), "Patient");
+    assert_string_equal(trail_text(ui, "what.resourceId"), taro);
+    assert_string_equal(trail_text(ui, "what.category"), "contact");
+    assert_string_equal(trail_text(ui, "who.kind"), "person");
+    assert_string_equal(trail_text(ui, "who.id"), taro);
+    assert_string_equal(trail_text(ui, "who.client.id"), F->app.id);
+    assert_string_equal(trail_text(ui, "decision"), "permit");
+    assert_string_equal(trail_text(ui, "why.decidedBy"), "rule:self");
+    json_decref(items);
+
+    /* a refresh makes a new ID token with the claims: one more read by the app */
+    json_int_t top = trail_top(t.access);
+    struct resp r = refresh(t.refresh);
+    struct tokens t2 = tokens_of(&r);
+    assert_non_null(t2.id_token);
+    assert_int_equal(client_profile_reads_since(t2.access, top), 1);
+}
+
 static void a_reused_code_revokes_the_grant(void **state)
 {
     (void)state;
@@ -748,8 +830,13 @@ static void a_reused_code_revokes_the_grant(void **state)
     struct resp r = exchange_code(code, APP_REDIRECT, PKCE_VERIFIER);
     struct tokens t = tokens_of(&r);
     assert_userinfo_ok(t.access);
+    json_int_t top = trail_top(t.access);
     r = exchange_code(code, APP_REDIRECT, PKCE_VERIFIER);
     assert_oauth_error(&r, 400, "invalid_grant");
+    /* the replay handed nothing out and recorded no read: the only app read since is the one of
+     * the reader's own exchange */
+    struct tokens reader = app_tokens(TARO_EMAIL, TARO_PASSWORD);
+    assert_int_equal(client_profile_reads_since(reader.access, top), 1);
     assert_userinfo_refuses(t.access);
     r = refresh(t.refresh);
     assert_oauth_error(&r, 400, "invalid_grant");
@@ -1211,12 +1298,18 @@ static void a_token_without_openid_is_insufficient_scope_at_userinfo(void **stat
     assert_null(t.id_token);
     assert_null(t.refresh); /* no offline_access */
     assert_non_null(t.patient);
+    json_int_t top = trail_top(t.access); /* that read is top + 1 */
     r = bearer_get("/oauth/userinfo", t.access);
     assert_problem(&r, 403, "forbidden");
     const char *ch = resp_header(&r, "WWW-Authenticate");
     assert_non_null(ch);
     assert_non_null(strstr(ch, "error=\"insufficient_scope\""));
     resp_free(&r);
+    /* no personal data was touched: the refusal left no record */
+    json_t *items = trail_items(F->s, t.access, 1);
+    assert_int_equal(seq_of(json_array_get(items, 0)), top + 1);
+    assert_string_equal(trail_text(json_array_get(items, 0), "what.resourceType"), "AuditTrail");
+    json_decref(items);
 }
 
 int main(void)
@@ -1226,6 +1319,7 @@ int main(void)
         T(the_whole_code_flow_of_a_public_app),
         T(a_confidential_client_authenticates_at_the_token_endpoint),
         T(a_wrong_code_verifier_is_invalid_grant),
+        T(the_claims_handed_to_the_app_are_on_the_trail),
         T(a_reused_code_revokes_the_grant),
         T(a_code_redeemed_at_another_redirect_uri_is_invalid_grant),
         T(a_code_of_another_client_or_unknown_is_invalid_grant),

@@ -1,8 +1,10 @@
 /* test_signin.c - the browser sign-in as a specification: the form and its login CSRF cookie,
  * password sign-in with the session cookie's attributes, one answer for a wrong password and an
  * unknown address, back-off (429, Argon2 not run) and lock-out, the TOTP second step with replay
- * refusal, sign-out with the session's CSRF token, malformed forms and open-redirect attempts. */
+ * refusal, sign-out with the session's CSRF token, malformed forms and open-redirect attempts;
+ * every sign-in and every refused attempt on a known account on that person's audit trail. */
 #include "harness.h"
+#include "trail.h"
 
 #include <liboath/oath.h>
 #include <signal.h>
@@ -39,7 +41,8 @@ static char *run_cli(struct server *s, const char *stdin_text, const char *args)
     return strdup(line);
 }
 
-static void add_person(struct server *s, const char *email)
+/* Adds a person with PASSWORD; returns the regional ID (malloc'ed). */
+static char *person_add(struct server *s, const char *email)
 {
     char *args = str_printf("user add --family-name=会津 --given-name=太郎 "
                             "--family-name-kana=アイヅ --given-name-kana=タロウ "
@@ -48,8 +51,13 @@ static void add_person(struct server *s, const char *email)
                             email);
     char *id = run_cli(s, PASSWORD, args);
     assert_int_equal(strlen(id), 26);
-    free(id);
     free(args);
+    return id;
+}
+
+static void add_person(struct server *s, const char *email)
+{
+    free(person_add(s, email));
 }
 
 /* Enrols TOTP for email; returns the decoded secret (malloc'ed) and its length. */
@@ -799,6 +807,150 @@ static void a_full_pool_answers_503_and_stops_cleanly(void **state)
     server_free(s);
 }
 
+/* ---- the audit trail ---- */
+
+/* Asserts an entry of the person's own sign-in record: kind person, the person as actor and
+ * subject's account, action signin on a Session, and the decision and rule. */
+static void assert_signin_entry(const json_t *it, const char *person, const char *decision,
+                                const char *rule)
+{
+    if (it == NULL) {
+        fprintf(stderr, "no sign-in entry with %s / %s\n", decision, rule);
+        fail();
+    }
+    assert_string_equal(trail_text(it, "who.kind"), "person");
+    assert_string_equal(trail_text(it, "who.id"), person);
+    assert_string_equal(trail_text(it, "what.action"), "signin");
+    assert_string_equal(trail_text(it, "what.resourceType"), "Session");
+    assert_null(trail_text(it, "what.resourceId")); /* never the session's key */
+    assert_string_equal(trail_text(it, "decision"), decision);
+    assert_string_equal(trail_text(it, "why.decidedBy"), rule);
+    assert_string_equal(trail_text(it, "sourceAddress"), "127.0.0.1");
+    assert_non_null(trail_text(it, "requestId"));
+    assert_non_null(trail_text(it, "time"));
+}
+
+/* The newest entry of items decided by rule, or NULL. */
+static json_t *by_rule(json_t *items, const char *rule)
+{
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *r = trail_text(json_array_get(items, i), "why.decidedBy");
+        if (r != NULL && strcmp(r, rule) == 0)
+            return json_array_get(items, i);
+    }
+    return NULL;
+}
+
+static size_t count_rule(json_t *items, const char *rule)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        const char *r = trail_text(json_array_get(items, i), "why.decidedBy");
+        n += r != NULL && strcmp(r, rule) == 0;
+    }
+    return n;
+}
+
+/* Wrong passwords, a 429 while backing off and the sign-in that follows are on the person's
+ * trail, newest first; an unknown address names nobody and records nothing. */
+static void signins_and_refusals_are_on_the_trail(void **state)
+{
+    struct fixture *f = *state;
+    char *person = person_add(f->s, "trail@example.jp");
+    char client[64];
+    trail_client_add(f->s, client);
+    char *csrf = signin_csrf(f->s);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(fail_once(f->s, csrf, "trail@example.jp"), 0);
+    struct resp r = signin(f->s, csrf, "trail@example.jp", PASSWORD, NULL); /* backing off */
+    assert_html(&r, 429);
+    resp_free(&r);
+    /* more attempts in the same wait are refused too, but not recorded again: nobody can fill
+     * a person's trail by knowing their address */
+    for (int i = 0; i < 3; i++) {
+        r = signin(f->s, csrf, "trail@example.jp", PASSWORD, NULL);
+        assert_html(&r, 429);
+        resp_free(&r);
+    }
+    r = signin(f->s, csrf, "nobody-here@example.jp", "not the password", NULL);
+    assert_html(&r, 200);
+    resp_free(&r);
+    sleep_ms(1200); /* the back-off of the 5th failure: 1 s */
+    char *token = trail_token(f->s, client, "trail@example.jp", PASSWORD);
+    json_t *items = trail_items(f->s, token, 20);
+    /* exactly: the sign-in of trail_token(), one 429 for the four, five wrong passwords */
+    assert_int_equal(json_array_size(items), 7);
+    json_t *ok = json_array_get(items, 0);
+    assert_signin_entry(ok, person, "permit", "rule:self");
+    assert_string_equal(trail_text(ok, "why.reason"), "password");
+    json_t *locked = json_array_get(items, 1);
+    assert_signin_entry(locked, person, "deny", "rule:locked");
+    assert_non_null(trail_text(locked, "why.reason"));
+    assert_int_equal(count_rule(items, "rule:wrong-password"), 5);
+    assert_signin_entry(by_rule(items, "rule:wrong-password"), person, "deny",
+                        "rule:wrong-password");
+    assert_string_equal(trail_text(by_rule(items, "rule:wrong-password"), "why.reason"),
+                        "the password was not correct");
+    json_decref(items);
+    free(token);
+    free(csrf);
+    free(person);
+}
+
+/* The TOTP step: a wrong code is a refusal on the trail, the right one the sign-in with both
+ * factors. (The trail is then read after removing the second factor, so that the code flow's
+ * own sign-in needs only the password.) */
+static void totp_steps_are_on_the_trail(void **state)
+{
+    struct fixture *f = *state;
+    char *person = person_add(f->s, "trail-totp@example.jp");
+    char client[64];
+    trail_client_add(f->s, client);
+    size_t len = 0;
+    char *secret = enrol_totp(f->s, "trail-totp@example.jp", &len);
+    char *csrf = signin_csrf(f->s);
+    struct resp r = signin(f->s, csrf, "trail-totp@example.jp", PASSWORD, NULL);
+    assert_status(&r, 303);
+    char *pending = cookie_value(&r, "cityos_signin_pending");
+    resp_free(&r);
+    char *cookies = str_printf("cityos_login_csrf=%s; cityos_signin_pending=%s", csrf, pending);
+    char code[7], wrong[12];
+    totp_now(secret, len, code);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(code) + 500000) % 1000000);
+    char *body = str_printf("code=%s&login_csrf=%s", wrong, csrf);
+    r = post_form(f->s, "/signin/totp", cookies, body);
+    assert_html(&r, 200);
+    resp_free(&r);
+    free(body);
+    totp_now(secret, len, code);
+    body = str_printf("code=%s&login_csrf=%s", code, csrf);
+    r = post_form(f->s, "/signin/totp", cookies, body);
+    assert_status(&r, 303);
+    assert_non_null(set_cookie(&r, "cityos_session"));
+    resp_free(&r);
+    char *args = str_printf("user totp %s --remove", "trail-totp@example.jp");
+    free(run_cli(f->s, "", args));
+    char *token = trail_token(f->s, client, "trail-totp@example.jp", PASSWORD);
+    json_t *items = trail_items(f->s, token, 20);
+    /* the code flow's sign-in, the TOTP sign-in, the wrong code (a right password alone is not
+     * a sign-in: nothing for the first step) */
+    assert_int_equal(json_array_size(items), 3);
+    assert_signin_entry(json_array_get(items, 0), person, "permit", "rule:self");
+    json_t *both = json_array_get(items, 1);
+    assert_signin_entry(both, person, "permit", "rule:self");
+    assert_string_equal(trail_text(both, "why.reason"), "password and one-time code");
+    assert_signin_entry(json_array_get(items, 2), person, "deny", "rule:wrong-code");
+    json_decref(items);
+    free(token);
+    free(args);
+    free(body);
+    free(cookies);
+    free(pending);
+    free(csrf);
+    free(secret);
+    free(person);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -814,6 +966,8 @@ int main(void)
         cmocka_unit_test(open_redirects_are_ignored),
         cmocka_unit_test(success_resets_the_count),
         cmocka_unit_test(backoff_then_lockout),
+        cmocka_unit_test(signins_and_refusals_are_on_the_trail),
+        cmocka_unit_test(totp_steps_are_on_the_trail),
         cmocka_unit_test(a_full_pool_answers_503_and_stops_cleanly),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit/audit.h"
 #include "base/clock.h"
 #include "identity/client.h"
 #include "identity/grant.h"
@@ -399,6 +400,81 @@ static void a_grant_in_a_role_needs_the_role(void **state)
 }
 
 /* revoking a grant once says so; a second time changes nothing */
+/* The audit hook: the record of what the exchange hands out commits with a redemption that
+ * succeeds, and a replayed or revoked one records nothing. */
+static enum id_redeem_result redeem_audited(struct fx *f, int refresh, const char *text,
+                                            int64_t now, const struct audit_event *ev,
+                                            struct id_grant_lookup *l, struct id_redeem *r)
+{
+    struct err e = {0};
+    assert_int_equal(id_grant_lookup(f->s, refresh, text, l, f->a, &e), 0);
+    memset(r, 0, sizeof *r);
+    r->refresh = refresh;
+    id_token_hash(text, strlen(text), r->hash);
+    r->grant = &l->grant;
+    r->access_scope = l->grant.scope;
+    r->issue_refresh = 1;
+    r->now_ms = now;
+    r->access_ttl_s = ID_TOKEN_TTL_DEFAULT_S;
+    r->audit = ev;
+    assert_int_equal(id_redeem_prepare(r, &e), 0);
+    if (store_write(f->s, id_redeem_fn, r, &e) != 0)
+        fail_msg("redeem: %s", e.msg);
+    return r->result;
+}
+
+static void a_redemption_commits_its_audit_record(void **state)
+{
+    struct fx *f = *state;
+    int64_t now = clock_now_ms();
+    char code[ID_TOKEN_LEN + 1];
+    approve(f, W.taro, NULL, NULL, NULL, SCOPE, now, code);
+    struct audit_event ev = {.actor_kind = AUDIT_ACTOR_CLIENT,
+                             .actor_id = W.client,
+                             .client_id = W.client,
+                             .on_behalf_of = W.taro,
+                             .subject = W.taro,
+                             .action = "read",
+                             .resource_type = "Patient",
+                             .resource_id = W.taro,
+                             .category = "contact",
+                             .decision = AUDIT_PERMIT,
+                             .decided_by = "rule:self-approved"};
+    struct id_grant_lookup l;
+    struct id_redeem r;
+    assert_int_equal(redeem_audited(f, 0, code, now + 1000, &ev, &l, &r), ID_REDEEM_OK);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM audit_entry"), 1);
+    struct audit_page page;
+    struct err e = {0};
+    assert_int_equal(audit_list_for_subject(f->s, W.taro, NULL, 10, f->a, &page, &e), 0);
+    assert_int_equal(page.n, 1);
+    assert_string_equal(page.items[0].ev.actor_id, W.client);
+    assert_string_equal(page.items[0].ev.decided_by, "rule:self-approved");
+    char refresh[ID_TOKEN_LEN + 1];
+    memcpy(refresh, r.refresh_token, sizeof refresh);
+    /* a replayed code: the grant is revoked, nothing handed out, nothing recorded */
+    assert_int_equal(redeem_audited(f, 0, code, now + 2000, &ev, &l, &r), ID_REDEEM_REUSED);
+    assert_int_equal(redeem_audited(f, 1, refresh, now + 3000, &ev, &l, &r), ID_REDEEM_REVOKED);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM audit_entry"), 1);
+    /* a record that cannot be appended takes the tokens with it */
+    approve(f, W.taro, NULL, NULL, NULL, SCOPE, now, code);
+    int64_t tokens = fx_count(f, "SELECT COUNT(*) FROM access_token");
+    struct audit_event bad = ev;
+    bad.action = "Not A Token";
+    assert_int_equal(id_grant_lookup(f->s, 0, code, &l, f->a, &e), 0);
+    memset(&r, 0, sizeof r);
+    id_token_hash(code, strlen(code), r.hash);
+    r.grant = &l.grant;
+    r.access_scope = l.grant.scope;
+    r.now_ms = now + 4000;
+    r.access_ttl_s = ID_TOKEN_TTL_DEFAULT_S;
+    r.audit = &bad;
+    assert_int_equal(id_redeem_prepare(&r, &e), 0);
+    assert_int_equal(store_write(f->s, id_redeem_fn, &r, &e), ERR_INVALID);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM access_token"), tokens);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM audit_entry"), 1);
+}
+
 static void revoking_a_grant_is_idempotent(void **state)
 {
     struct fx *f = *state;
@@ -438,6 +514,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_grant_ends_with_its_family_link, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(a_grant_in_a_role_needs_the_role, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(revoking_a_grant_is_idempotent, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(a_redemption_commits_its_audit_record, setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

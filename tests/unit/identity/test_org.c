@@ -214,6 +214,42 @@ static void roles_link_people_to_organisations(void **state)
     assert_int_equal(id_role_list_for_person(f->s, "??", f->a, &roles, &n, &e), ERR_INVALID);
 }
 
+/* id_role_prepare / id_role_insert_fn: the role in a caller's write, rolled back with it */
+static int role_then_fail(struct store_tx *tx, void *ctx, struct err *e)
+{
+    int rc = id_role_insert_fn(tx, ctx, e);
+    return rc != 0 ? rc : err_set(e, ERR_UNAVAILABLE, "the caller's part failed");
+}
+
+static void role_prepare_and_insert(void **state)
+{
+    struct fx *f = *state;
+    char nurse[IDS_LEN + 1], clinic_id[IDS_LEN + 1];
+    person_create(f, nurse);
+    struct id_org_new in = clinic();
+    org_create(f, &in, clinic_id);
+    struct id_role_write w;
+    struct err e = {0};
+    assert_int_equal(id_role_prepare(&w, nurse, clinic_id, ID_ROLE_NURSE, 1234, &e), 0);
+    assert_true(ids_valid(w.id));
+    assert_string_equal(w.role, "nurse");
+    assert_int_equal(store_write(f->s, role_then_fail, &w, &e), ERR_UNAVAILABLE);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM practitioner_role"), 0);
+    assert_int_equal(store_write(f->s, id_role_insert_fn, &w, &e), 0);
+    struct id_role *roles = NULL;
+    size_t n = 0;
+    assert_int_equal(id_role_list_for_person(f->s, nurse, f->a, &roles, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(roles[0].id, w.id);
+    assert_int_equal(roles[0].created_ms, 1234);
+    /* the same role again: refused inside the write */
+    assert_int_equal(id_role_prepare(&w, nurse, clinic_id, ID_ROLE_NURSE, 1235, &e), 0);
+    assert_int_equal(store_write(f->s, id_role_insert_fn, &w, &e), ERR_CONFLICT);
+    assert_int_equal(id_role_prepare(&w, nurse, "x", ID_ROLE_NURSE, 1235, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "org_id: not a well-formed organisation id");
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM practitioner_role"), 1);
+}
+
 int main(void)
 {
     log_set_level(LOGL_WARN);
@@ -225,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(every_invalid_field_is_refused_and_nothing_stored, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(roles_link_people_to_organisations, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(role_prepare_and_insert, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_person.c - people in the store (round trips with Japanese names, every validation
- * refusal, unique e-mail, passwords, sign-in state) and family links (guardianship rules). */
+ * refusal, unique e-mail, passwords, sign-in state) and family links (guardianship rules);
+ * the prepare / insert steps callers use to add their own rows to the same transaction. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -498,6 +499,108 @@ static void family_links_and_guardianship(void **state)
     assert_null(links);
 }
 
+/* ---- prepare and insert: a caller's own rows in the same transaction ---- */
+
+/* A write: the prepared insert, then (after) a row of the caller's, or a failure. */
+struct two_step {
+    store_write_fn insert;
+    void *ctx;
+    int fail_after; /* 1: the caller's part fails after the insert */
+};
+
+static int two_step_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct two_step *t = ctx;
+    int rc = t->insert(tx, t->ctx, e);
+    if (rc != 0)
+        return rc;
+    if (t->fail_after)
+        return err_set(e, ERR_UNAVAILABLE, "the caller's part failed");
+    return 0;
+}
+
+static void person_prepare_and_insert(void **state)
+{
+    struct fx *f = *state;
+    struct id_person_new in = taro();
+    in.password = "correct horse battery";
+    struct id_person_write w;
+    struct err e = {0};
+    assert_int_equal(id_person_prepare(&w, &in, clock_now_ms(), &e), 0);
+    assert_true(ids_valid(w.id));
+    assert_string_equal(w.email, "taro.aizu@example.jp");
+    assert_non_null(strstr(w.hash, "$argon2id$"));
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM person"), 0); /* nothing stored yet */
+    /* the caller's part fails: the person is rolled back with it */
+    struct two_step t = {id_person_insert_fn, &w, 1};
+    assert_int_equal(store_write(f->s, two_step_fn, &t, &e), ERR_UNAVAILABLE);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM person"), 0);
+    t.fail_after = 0;
+    assert_int_equal(store_write(f->s, two_step_fn, &t, &e), 0);
+    struct id_person p;
+    assert_int_equal(id_person_get(f->s, w.id, &p, f->a, &e), 0);
+    assert_string_equal(p.given_name_kanji, "太郎");
+    assert_true(p.has_password);
+    /* the same address again: the insert refuses it inside the caller's write */
+    struct id_person_write w2;
+    assert_int_equal(id_person_prepare(&w2, &in, clock_now_ms(), &e), 0);
+    assert_string_not_equal(w2.id, w.id);
+    t.ctx = &w2;
+    assert_int_equal(store_write(f->s, two_step_fn, &t, &e), ERR_CONFLICT);
+    assert_string_equal(e.msg, "email: already registered to another person");
+    /* prepare refuses what id_person_create refuses, with the same words */
+    in.birth_date = "1955-02-30";
+    assert_int_equal(id_person_prepare(&w2, &in, clock_now_ms(), &e), ERR_INVALID);
+    assert_string_equal(e.msg, "birth_date: must be a real date as YYYY-MM-DD");
+    in = taro();
+    in.password = "short";
+    assert_int_equal(id_person_prepare(&w2, &in, clock_now_ms(), &e), ERR_INVALID);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM person"), 1);
+}
+
+static void family_link_prepare_and_insert(void **state)
+{
+    struct fx *f = *state;
+    char mother[IDS_LEN + 1], child[IDS_LEN + 1], child_birth[11];
+    struct id_person_new p = taro();
+    p.given_name_kanji = "花子", p.given_name_kana = "ハナコ", p.birth_date = "1985-06-01";
+    create(f, &p, mother);
+    date_ago(child_birth, 10, 0);
+    p.email = NULL, p.given_name_kanji = "健", p.given_name_kana = "ケン";
+    p.birth_date = child_birth;
+    create(f, &p, child);
+    struct id_family_link_new in = {child, mother, ID_RIGHT_EVERYTHING, ID_LINK_GUARDIAN, 0, 0};
+    struct id_family_link_write w;
+    struct err e = {0};
+    int64_t now = clock_now_ms();
+    assert_int_equal(id_family_link_prepare(&w, &in, now, &e), 0);
+    assert_true(ids_valid(w.id));
+    assert_string_equal(w.rights, "everything");
+    assert_int_equal(w.from_ms, now);
+    assert_int_equal(w.until_ms, 0);
+    struct two_step t = {id_family_link_insert_fn, &w, 1};
+    assert_int_equal(store_write(f->s, two_step_fn, &t, &e), ERR_UNAVAILABLE);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM family_link"), 0);
+    t.fail_after = 0;
+    assert_int_equal(store_write(f->s, two_step_fn, &t, &e), 0);
+    /* the insert set a guardianship's end: the 18th birthday */
+    assert_int_equal(id_age_at(child_birth, w.until_ms - 1), 17);
+    assert_int_equal(id_age_at(child_birth, w.until_ms), 18);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM family_link"), 1);
+    /* the checks that need the database run in the insert: a missing person */
+    char ghost[IDS_LEN + 1];
+    ids_new(ghost);
+    in.delegate_id = ghost;
+    assert_int_equal(id_family_link_prepare(&w, &in, now, &e), 0);
+    assert_int_equal(store_write(f->s, two_step_fn, &t, &e), ERR_NOTFOUND);
+    assert_string_equal(e.msg, "delegate_id: no such person");
+    /* and the rest in prepare */
+    in.delegate_id = child;
+    assert_int_equal(id_family_link_prepare(&w, &in, now, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "delegate_id: a person cannot be their own delegate");
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM family_link"), 1);
+}
+
 int main(void)
 {
     log_set_level(LOGL_WARN);
@@ -515,6 +618,8 @@ int main(void)
         cmocka_unit_test(ages_follow_the_japanese_calendar),
         cmocka_unit_test(rights_parse_and_format),
         cmocka_unit_test_setup_teardown(family_links_and_guardianship, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(person_prepare_and_insert, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(family_link_prepare_and_insert, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
