@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "bench_util.h"
 #include "audit/audit.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -93,35 +94,6 @@ static double append_run(struct store *s, double seconds, long window, uint64_t 
     return (double)(w.done - w.failed) / secs;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void rm_data(const char *base, const char *data)
-{
-    DIR *d = opendir(data);
-    struct dirent *de;
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        char path[640];
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", data, de->d_name);
-        unlink(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(data);
-    rmdir(base);
-}
-
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 2.0;
@@ -171,7 +143,7 @@ int main(int argc, char **argv)
     }
     printf("append (audit_record_async):  %9.0f entries/s (%.0f-%.0f), %.1f entries per "
            "commit\n",
-           median(rate, RUNS), lo, hi, median(batch, RUNS));
+           bench_median(rate, RUNS), lo, hi, bench_median(batch, RUNS));
 
     struct id_jose_key key;
     struct audit_checkpoint cp;
@@ -203,11 +175,11 @@ int main(int argc, char **argv)
     }
     printf("verify (audit_verify):        %9.0f entries/s (%.0f-%.0f) over %lld entries, "
            "%lld chains, %lld checkpoint\n",
-           median(vrate, RUNS), lo, hi, (long long)rep.entries, (long long)rep.chains,
+           bench_median(vrate, RUNS), lo, hi, (long long)rep.entries, (long long)rep.chains,
            (long long)rep.checkpoints);
     id_keys_release(&ks);
     id_jose_key_wipe(&key);
     store_close(s);
-    rm_data(base, data);
+    bench_rm_data(base, data);
     return total > 0 ? 0 : 1;
 }

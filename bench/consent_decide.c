@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "bench_util.h"
 #include "base/clock.h"
 #include "base/ids.h"
 #include "base/log.h"
@@ -69,18 +70,6 @@ static double threaded(const struct consent_index *ix, const struct consent_quer
     for (int i = 0; i < n; i++)
         pthread_join(th[i], NULL);
     return (double)n * 2.0 * QUERIES / ((double)(clock_mono_ns() - a) / 1e9);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
 }
 
 int main(int argc, char **argv)
@@ -195,7 +184,7 @@ int main(int argc, char **argv)
         printf("run %d: %.0f decisions/s (%.0f ns each)\n", r + 1, rates[r], 1e9 / rates[r]);
     }
     printf("consent_decide: median %.0f decisions/s on one thread (%.1f%% permits)\n",
-           median(rates, RUNS), 100.0 * (double)permits / (RUNS * 5.0 * QUERIES));
+           bench_median(rates, RUNS), 100.0 * (double)permits / (RUNS * 5.0 * QUERIES));
 
     for (int t = 2; t <= 4; t *= 2)
         printf("%d reader threads: %.0f decisions/s together\n", t, threaded(ix, qs, t));
@@ -212,7 +201,7 @@ int main(int argc, char **argv)
         }
         lat[r] = (double)(clock_mono_ns() - a) / 10000.0;
     }
-    printf("apply withdrawal in memory: median %.0f ns\n", median(lat, RUNS));
+    printf("apply withdrawal in memory: median %.0f ns\n", bench_median(lat, RUNS));
     consent_index_free(ix);
     free(qs);
     free(subj);
@@ -299,7 +288,7 @@ int main(int argc, char **argv)
         }
         wl[nw++] = (double)(clock_mono_ns() - a) / 1e6;
     }
-    qsort(wl, (size_t)nw, sizeof *wl, cmp_double);
+    qsort(wl, (size_t)nw, sizeof *wl, bench_cmp_double);
     printf("withdrawal through the store (durable, one at a time): median %.2f ms, p99 %.2f ms\n",
            wl[nw / 2], wl[nw * 99 / 100]);
     arena_free(ar);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
 #include "base/clock.h"
 #include "base/ids.h"
 #include "base/jsonx.h"
@@ -40,18 +41,6 @@ static void *password_worker(void *arg)
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 /* Argon2id operations per second with `threads` threads, median of RUNS runs of 2 s. */
 static double password_rate(int kind, int threads, const char *hash)
 {
@@ -71,7 +60,7 @@ static double password_rate(int kind, int threads, const char *hash)
         }
         rates[r] = (double)total / ((double)(clock_mono_ns() - start) / 1e9);
     }
-    return median(rates, RUNS);
+    return bench_median(rates, RUNS);
 }
 
 /* Calls fn(ctx) for about 1 s, RUNS times; returns the median calls per second. */
@@ -88,7 +77,7 @@ static double rate_of(void (*fn)(void *), void *ctx)
         }
         rates[r] = (double)n / ((double)(clock_mono_ns() - start) / 1e9);
     }
-    return median(rates, RUNS);
+    return bench_median(rates, RUNS);
 }
 
 struct jws_ctx {

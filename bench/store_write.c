@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <sqlite3.h>
 
+#include "bench_util.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "store/store.h"
@@ -140,35 +141,6 @@ static double run_threads(struct bench *b, int n, void *(*fn)(void *), long *tot
     return (double)*total / ((double)(clock_mono_ns() - t0) / 1e9);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void rm_data(const char *base, const char *data)
-{
-    DIR *d = opendir(data);
-    struct dirent *de;
-    while (d != NULL && (de = readdir(d)) != NULL) {
-        char path[640];
-        if (de->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof path, "%s/%s", data, de->d_name);
-        unlink(path);
-    }
-    if (d != NULL)
-        closedir(d);
-    rmdir(data);
-    rmdir(base);
-}
-
 int main(int argc, char **argv)
 {
     struct bench b = {.seconds = argc > 1 ? atof(argv[1]) : 2.0};
@@ -225,9 +197,9 @@ int main(int argc, char **argv)
             lo = rate[r] < lo ? rate[r] : lo;
             hi = rate[r] > hi ? rate[r] : hi;
         }
-        double med = median(rate, RUNS);
+        double med = bench_median(rate, RUNS);
         printf("%-9d %12.0f %10.0f-%-10.0f %11.1f %11.2f\n", b.conc, med, lo, hi,
-               median(batch, RUNS), median(commit_ms, RUNS));
+               bench_median(batch, RUNS), bench_median(commit_ms, RUNS));
         fflush(stdout);
     }
 
@@ -249,11 +221,11 @@ int main(int argc, char **argv)
             lo = rate[r] < lo ? rate[r] : lo;
             hi = rate[r] > hi ? rate[r] : hi;
         }
-        double med = median(rate, RUNS);
+        double med = bench_median(rate, RUNS);
         printf("%-9d %12.0f %10.0f-%-10.0f\n", read_threads[c], med, lo, hi);
         fflush(stdout);
     }
     store_close(b.s);
-    rm_data(base, data);
+    bench_rm_data(base, data);
     return 0;
 }
