@@ -63,6 +63,7 @@ static int register_routes(struct store *s, const struct config *cfg)
         log_error("consent index: %s", ce.msg);
     if (rc == 0)
         oauth.consent = consent_index_global(); /* userinfo decides with it */
+    consents.issuer = cfg->issuer;
     if (rc == 0)
         rc = consent_api_register(&router, &consents, s);
     if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)

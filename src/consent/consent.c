@@ -365,7 +365,13 @@ static int grant_fn(struct store_tx *tx, struct consent_write *w, struct err *e)
                                     consent_recipient_kind_name(w->recipient_kind));
     }
     char id[IDS_LEN + 1], ctext[CONSENT_CATS_TEXT_MAX];
-    ids_new(id);
+    if (w->grant_id != NULL) { /* made by the caller, so a receipt could name it */
+        if (!ids_valid(w->grant_id))
+            return err_set(e, ERR_INVALID, "id: not a well-formed id");
+        memcpy(id, w->grant_id, IDS_LEN + 1);
+    } else {
+        ids_new(id);
+    }
     int64_t from = w->valid_from_ms ? w->valid_from_ms : w->now_ms;
     struct store_value v[] = {
         STORE_TEXT_V(id),
@@ -608,7 +614,16 @@ static int reconsent_fn(struct store_tx *tx, struct consent_write *w, struct err
 int consent_write_fn(struct store_tx *tx, void *ctx, struct err *e)
 {
     struct consent_write *w = ctx;
-    int rc;
+    int rc = 0;
+    /* a receipt made from the consent as it stood: refused if it changed since */
+    if (w->receipt_jws != NULL && w->receipt_basis_ms != 0 &&
+        (w->op == CONSENT_OP_NARROW || w->op == CONSENT_OP_WITHDRAW))
+        rc = consent_receipt_check_basis(tx, w, e);
+    if (rc != 0) {
+        if (e != NULL)
+            w->err = *e;
+        return rc;
+    }
     switch (w->op) {
     case CONSENT_OP_GRANT:
         rc = grant_fn(tx, w, e);
@@ -625,6 +640,8 @@ int consent_write_fn(struct store_tx *tx, void *ctx, struct err *e)
     default:
         rc = err_set(e, ERR_INVALID, "op: unknown");
     }
+    if (rc == 0) /* the receipt commits with the change, or neither does */
+        rc = consent_receipt_insert(tx, w, e);
     if (rc != 0 && e != NULL)
         w->err = *e;
     return rc;

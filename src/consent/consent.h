@@ -187,6 +187,16 @@ struct consent_write {
     unsigned actions;
     int64_t valid_from_ms, valid_until_ms; /* GRANT: from 0 = now, until 0 = open-ended */
     struct consent_evidence evidence;
+    /* optional (all NULL/0 for none: CLI and unit paths): GRANT: the new consent's id, made
+     * by the caller with ids_new() so a receipt can name it before the write */
+    const char *grant_id;
+    /* optional: the change's signed receipt (a CONSENT_RECEIPT_ID_LEN id and the compact JWS,
+     * src/consent/receipt.h), stored in the transaction of the change (consent_receipt_insert),
+     * so there is never a change without its receipt. NARROW, WITHDRAW: receipt_basis_ms is the
+     * updated_ms of the consent the receipt was made from; when the consent changed since, the
+     * write is refused with ERR_CONFLICT and nothing is stored. */
+    const char *receipt_id, *receipt_jws;
+    int64_t receipt_basis_ms;
 
     /* results */
     char id[IDS_LEN + 1]; /* GRANT: the new consent's id; else the consent's id */
@@ -231,6 +241,30 @@ int consent_list_for_subject(struct store *s, const char *subject_id, struct are
  * valid then with manage_consents or everything)? 1, 0, or a negative error. */
 int consent_may_manage(struct store *s, const char *delegate_id, const char *subject_id,
                        int64_t now_ms, struct err *e);
+
+/* ---- receipts (receipt_store.c) ---- */
+
+/* A stored receipt. Strings live in the arena of the call that filled it. */
+struct consent_receipt_row {
+    const char *id, *consent_id, *action, *jws;
+    int64_t created_ms;
+};
+
+/* Inside w's write, after its change succeeded: stores w->receipt_jws under w->receipt_id for
+ * the consent w->id (action: the op's name). Nothing to do (0) when w->receipt_jws is NULL.
+ * Returns 0, ERR_INVALID (a receipt id that is not CONSENT_RECEIPT_ID_LEN bytes), or the
+ * store's error (a repeated id is a constraint error: the write fails). */
+int consent_receipt_insert(struct store_tx *tx, const struct consent_write *w, struct err *e);
+
+/* Before w's change (NARROW, WITHDRAW with a receipt and receipt_basis_ms): 0 when the consent
+ * still has updated_ms == w->receipt_basis_ms, else ERR_CONFLICT. */
+int consent_receipt_check_basis(struct store_tx *tx, const struct consent_write *w, struct err *e);
+
+/* The receipts of subject_id's consent consent_id, oldest first (at most CONSENT_LIST_MAX);
+ * none for someone else's consent. *out is an array in a. */
+int consent_receipt_list(struct store *s, const char *subject_id, const char *consent_id,
+                         struct arena *a, struct consent_receipt_row **out, size_t *n,
+                         struct err *e);
 
 /* ---- the inbox (inbox.c) ---- */
 

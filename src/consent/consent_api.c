@@ -4,6 +4,8 @@
 #include "consent/consent_api.h"
 
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/actor.h"
@@ -12,11 +14,17 @@
 #include "base/log.h"
 #include "consent/consent.h"
 #include "consent/consent_json.h"
+#include "consent/fhir_consent.h"
+#include "consent/receipt.h"
+#include "fhir/outcome.h"
 #include "http/problem.h"
+#include "identity/keys.h"
+#include "identity/person.h"
 #include "identity/principal.h"
 
-#define ME_CONSENTS "/api/v1/me/consents"
-#define ME_INBOX    "/api/v1/me/inbox"
+#define ME_CONSENTS  "/api/v1/me/consents"
+#define ME_INBOX     "/api/v1/me/inbox"
+#define FHIR_CONSENT "/fhir/Consent"
 
 /* ---- who acts ---- */
 
@@ -138,6 +146,164 @@ static void answer_error(struct http_request *req, int rc, const struct err *e)
     }
 }
 
+/* ---- receipts ---- */
+
+/* The controller every receipt names: the city. The postal address and telephone are the city
+ * hall's; contact, e-mail and web address follow the issuer (docs/internals/consent-receipts.md:
+ * to become configuration options). */
+#define CITY_NAME    "会津若松市 / Aizuwakamatsu City"
+#define CITY_ADDRESS "〒965-8601 福島県会津若松市東栄町3番46号"
+#define CITY_PHONE   "+81-242-39-1111"
+
+/* What a receipt is made from: the change and the purpose version it is about. */
+struct receipt_src {
+    enum consent_receipt_action action;
+    const char *consent_id;
+    enum consent_recipient_kind recipient_kind;
+    const char *recipient_id; /* NULL for "purpose" */
+    const struct consent_purpose *purpose;
+    consent_cats cats;
+    int64_t valid_until_ms;
+    const struct consent_evidence *evidence; /* of this change */
+};
+
+static const char *collection_method(enum consent_channel c)
+{
+    switch (c) {
+    case CONSENT_CHANNEL_APP:
+        return "app";
+    case CONSENT_CHANNEL_IN_PERSON_PROXY:
+        return "in person by proxy";
+    case CONSENT_CHANNEL_PORTAL:
+    default:
+        return "portal";
+    }
+}
+
+/* The host of an http(s) URL, into buf ("" when there is none). */
+static const char *url_host(const char *url, char *buf, size_t size)
+{
+    const char *p = strstr(url, "://");
+    p = p != NULL ? p + 3 : url;
+    size_t n = strcspn(p, "/:?#");
+    snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), p);
+    return buf;
+}
+
+/* Builds and signs the receipt of src for the subject of c, into w->receipt_id and
+ * w->receipt_jws (in req->arena). Returns 1 (go on), 0 (answer set) or -1. */
+static int make_receipt(struct http_request *req, struct call *c, const struct receipt_src *src,
+                        struct consent_write *w, char receipt_id[CONSENT_RECEIPT_ID_LEN + 1])
+{
+    struct consent_api *api = c->api;
+    const struct id_jose_key *key = id_keys_signing(id_keys_get());
+    if (key == NULL || api->issuer == NULL || api->issuer[0] == '\0') {
+        http_problem(req, "unavailable", "the receipt cannot be signed: no signing key");
+        return 0;
+    }
+    const struct consent_purpose *pu = src->purpose;
+    struct arena *a = req->arena;
+    char host[256];
+    char *policy = arena_printf(a, "%s/api/v1/purposes", api->issuer);
+    char *jwks = arena_printf(a, "%s/.well-known/jwks.json", api->issuer);
+    char *email = arena_printf(a, "privacy@%s", url_host(api->issuer, host, sizeof host));
+    char *pcat = arena_printf(a, "%s@%lld", pu->code, (long long)pu->version);
+    char *until = NULL;
+    if (src->valid_until_ms > 0) {
+        char tbuf[40];
+        until =
+            arena_printf(a, "Ends on %s, or earlier when withdrawn (DELETE " ME_CONSENTS "/%s).",
+                         clock_format_ms(src->valid_until_ms, tbuf, sizeof tbuf), src->consent_id);
+    } else {
+        until = arena_printf(a, "Until withdrawn (DELETE " ME_CONSENTS "/%s).", src->consent_id);
+    }
+    const char *cats[CONSENT_CAT_COUNT];
+    size_t ncats = 0;
+    int genome = 0;
+    for (int i = 0; i < CONSENT_CAT_COUNT; i++)
+        if (src->cats & (1u << i)) {
+            cats[ncats++] = consent_category_name((enum consent_category)i);
+            genome |= i == CONSENT_CAT_GENOME;
+        }
+    /* who receives: one named recipient, or every one registered for the purpose version */
+    const char *third = NULL;
+    if (src->recipient_kind != CONSENT_TO_PURPOSE)
+        third = arena_printf(a, "%s %s", consent_recipient_kind_name(src->recipient_kind),
+                             src->recipient_id);
+    else if (pu->recipients != NULL && pu->recipients[0] != '\0')
+        third = strlen(pu->recipients) <= CONSENT_RECEIPT_TEXT_MAX / 2
+                    ? arena_printf(a, "every recipient registered for %s: %s", pcat, pu->recipients)
+                    : arena_printf(a, "every recipient registered for %s (see policyUrl)", pcat);
+    if (policy == NULL || jwks == NULL || email == NULL || pcat == NULL || until == NULL ||
+        (src->recipient_kind != CONSENT_TO_PURPOSE && third == NULL))
+        return -1;
+    const char *const pcats[] = {pcat};
+    static const char *const spi_health[] = {"health"}, *const spi_genome[] = {"health", "genome"};
+    struct consent_receipt_purpose purpose = {
+        .purpose = pu->title_ja,
+        .purpose_category = pcats,
+        .n_purpose_category = 1,
+        .consent_type = "EXPLICIT",
+        .pii_category = cats,
+        .n_pii_category = ncats,
+        .primary_purpose = 1,
+        .termination = until,
+        .third_party_disclosure = third != NULL,
+        .third_party_name = third,
+    };
+    struct consent_receipt_service service = {
+        .service = pu->title_en != NULL ? pu->title_en : pu->code,
+        .purposes = &purpose,
+        .n_purposes = 1,
+    };
+    struct consent_receipt_controller city = {
+        .name = CITY_NAME,
+        .contact = api->issuer,
+        .address = CITY_ADDRESS,
+        .email = email,
+        .phone = CITY_PHONE,
+        .url = api->issuer,
+    };
+    consent_receipt_new_id(receipt_id);
+    struct consent_receipt_in in = {
+        .receipt_id = receipt_id,
+        .action = src->action,
+        .consent_ms = src->evidence->agreed_ms,
+        .issued_ms = w->now_ms,
+        .collection_method = collection_method(src->evidence->channel),
+        .language = "ja",
+        .pii_principal_id = c->subject,
+        .controllers = &city,
+        .n_controllers = 1,
+        .policy_url = policy,
+        .services = &service,
+        .n_services = 1,
+        .spi_cat = genome ? spi_genome : spi_health,
+        .n_spi_cat = genome ? 2 : 1,
+        .issuer = api->issuer,
+        .jwks_url = jwks,
+        .consent_id = src->consent_id,
+        .explanation_version = pcat,
+        .explanation_hash = src->evidence->explanation_hash,
+    };
+    struct err e = {0};
+    char *jws = consent_receipt_make(&in, key, &e);
+    if (jws == NULL) {
+        if (e.code == ERR_NOMEM)
+            return -1;
+        log_error("consent receipt: %s", e.msg);
+        http_problem(req, "internal-error", "the consent receipt cannot be made");
+        return 0;
+    }
+    if (arena_defer(a, free, jws) != 0) {
+        free(jws);
+        return -1;
+    }
+    w->receipt_id = receipt_id;
+    w->receipt_jws = jws;
+    return 1;
+}
+
 /* ---- writes ---- */
 
 struct pending {
@@ -146,7 +312,61 @@ struct pending {
     int status;
     int created;
     struct http_request *req;
+    char grant_id[IDS_LEN + 1];
+    char receipt_id[CONSENT_RECEIPT_ID_LEN + 1];
 };
+
+/* A grant or withdrawal gets its signed receipt before it is queued (the consent's id is made
+ * here for a grant), and the write stores it in the same transaction. Narrowing and re-consent
+ * have none yet (receipt.h knows grant and withdraw). Returns 1 (go on), 0 (answer set), -1. */
+static int prepare_receipt(struct http_request *req, struct pending *p)
+{
+    struct consent_write *w = &p->w;
+    struct consent_purpose pu;
+    struct consent_record rec;
+    struct receipt_src src = {.evidence = &w->evidence};
+    struct err e = {0};
+    int rc;
+    if (w->op == CONSENT_OP_GRANT) {
+        ids_new(p->grant_id);
+        w->grant_id = p->grant_id;
+        src.action = CONSENT_RECEIPT_GRANT;
+        src.consent_id = p->grant_id;
+        src.recipient_kind = w->recipient_kind;
+        src.recipient_id = w->recipient_id;
+        src.cats = w->cats;
+        src.valid_until_ms = w->valid_until_ms;
+        rc =
+            consent_purpose_get(w->store, w->purpose_code, w->purpose_version, &pu, req->arena, &e);
+        if (rc == ERR_NOTFOUND) /* as the write would answer */
+            rc = err_set(&e, ERR_NOTFOUND, "purpose: no such purpose version");
+    } else if (w->op == CONSENT_OP_WITHDRAW) {
+        rc = consent_get(w->store, w->subject_id, w->consent_id, &rec, req->arena, &e);
+        if (rc == 0 && rec.withdrawn)
+            rc = err_set(&e, ERR_CONFLICT, "consent: already withdrawn");
+        if (rc == 0) {
+            src.action = CONSENT_RECEIPT_WITHDRAW;
+            src.consent_id = rec.id;
+            src.recipient_kind = rec.recipient_kind;
+            src.recipient_id = rec.recipient_id;
+            src.cats = rec.cats;
+            src.valid_until_ms = rec.valid_until_ms;
+            w->receipt_basis_ms = rec.updated_ms;
+            rc = consent_purpose_get(w->store, rec.purpose_code, rec.purpose_version, &pu,
+                                     req->arena, &e);
+            if (rc == ERR_NOTFOUND)
+                rc = err_set(&e, ERR_INTERNAL, "consent: its purpose version is missing");
+        }
+    } else {
+        return 1;
+    }
+    if (rc != 0) {
+        answer_error(req, rc, &e);
+        return 0;
+    }
+    src.purpose = &pu;
+    return make_receipt(req, &p->c, &src, w, p->receipt_id);
+}
 
 static void written(int status, const struct err *e, void *ctx)
 {
@@ -173,9 +393,6 @@ static int answer_written(struct http_request *req, void *ctx)
         http_problem(req, "unavailable", "the consent was stored but cannot be read back");
         return 0;
     }
-    /* RECEIPT HOOK: a durable grant or withdrawal is where its signed consent receipt
-     * (src/consent/receipt.h, the other half of issue 4) is issued from rec and p->w.evidence;
-     * not wired yet: it needs the controller details, issuer and signing key from config. */
     if (p->created) {
         char *loc = arena_printf(req->arena, ME_CONSENTS "/%s", p->w.id);
         if (loc == NULL)
@@ -231,6 +448,8 @@ static int start_write(struct http_request *req, struct consent_api *api, enum c
         http_problem(req, "unavailable", "the consent index is not loaded");
         return 0;
     }
+    if ((ok = prepare_receipt(req, p)) <= 0)
+        return ok;
     p->created = op == CONSENT_OP_GRANT;
     p->req = req;
     http_request_suspend(req, answer_written, p);
@@ -302,6 +521,45 @@ static int get_consent(struct http_request *req, void *ctx)
         return 0;
     }
     http_respond_json(req, 200, consent_json_record(&rec));
+    return 0;
+}
+
+/* The signed receipts of one consent, oldest first; someone else's consent is not found. */
+static int get_receipts(struct http_request *req, void *ctx)
+{
+    struct call c = {0};
+    int ok = begin(req, ctx, &c);
+    if (ok <= 0)
+        return ok;
+    struct consent_record rec;
+    struct err e = {0};
+    int rc = consent_get(c.api->store, c.subject, req->params[0], &rec, req->arena, &e);
+    if (rc != 0) {
+        answer_error(req, rc, &e);
+        return 0;
+    }
+    struct consent_receipt_row *list;
+    size_t n;
+    if (consent_receipt_list(c.api->store, c.subject, rec.id, req->arena, &list, &n, &e) != 0) {
+        http_problem(req, "unavailable", "the receipts cannot be read; try again");
+        return 0;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        char tbuf[40];
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "id", list[i].id, "action", list[i].action,
+                              "created_at", clock_format_ms(list[i].created_ms, tbuf, sizeof tbuf),
+                              "jws", list[i].jws);
+        if (o == NULL || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    if (arr == NULL)
+        return -1;
+    http_respond_json(
+        req, 200,
+        json_pack("{s:s, s:s, s:o}", "subject", c.subject, "consent", rec.id, "receipts", arr));
     return 0;
 }
 
@@ -401,6 +659,283 @@ static int post_purpose(struct http_request *req, void *ctx)
     return 0;
 }
 
+/* ---- FHIR R4 Consent: reads recorded on the citizen's trail before the answer ---- */
+
+struct fhir_job {
+    struct http_request *req;
+    int status;       /* the record's outcome */
+    const char *deny; /* set: the answer is 403 with this detail */
+    char *body;       /* in the arena */
+    size_t len;
+};
+
+static void fhir_recorded(int status, const struct err *e, void *ctx)
+{
+    struct fhir_job *j = ctx;
+    j->status = status;
+    if (status != 0)
+        log_warn("the read of consents could not be recorded: %s", e != NULL ? e->msg : "");
+    http_request_resume(j->req);
+}
+
+static int fhir_answer(struct http_request *req, void *ctx)
+{
+    struct fhir_job *j = ctx;
+    if (j->status != 0) {
+        fhir_outcome(req, 503, "transient",
+                     "the access could not be recorded; nothing was "
+                     "handed out");
+        return 0;
+    }
+    if (j->deny != NULL) {
+        fhir_outcome(req, 403, "forbidden", "%s", j->deny);
+        return 0;
+    }
+    http_set_header(req, "Cache-Control", "no-store");
+    http_respond(req, 200, FHIR_JSON, j->body, j->len);
+    return 0;
+}
+
+/* Queues ev on the group commit and answers j once it is durable. Returns 0. */
+static int fhir_record(struct http_request *req, struct store *s, const struct audit_event *ev,
+                       struct fhir_job *j)
+{
+    j->req = req;
+    struct err e = {0};
+    http_request_suspend(req, fhir_answer, j);
+    int rc = audit_record_async(s, ev, fhir_recorded, j, &e);
+    if (rc != 0) {
+        log_warn("the read of consents could not be queued: %s", e.msg);
+        j->status = rc;
+        http_request_resume(req);
+    }
+    return 0;
+}
+
+/* Who reads whose consents: the principal, the citizen whose consents they are, the rule. */
+struct fhir_call {
+    struct consent_api *api;
+    struct id_principal who;
+    const char *subject, *rule;
+};
+
+/* The principal's event for subject's trail, or -1. */
+static int fhir_event(struct http_request *req, struct fhir_call *c, struct audit_event *ev,
+                      const char *action, enum audit_decision decision, const char *rule)
+{
+    struct err e = {0};
+    *ev = (struct audit_event){0};
+    if (audit_event_from_principal(&c->who, ev, &e) != 0)
+        return -1;
+    audit_event_from_request(req, ev);
+    ev->subject = c->subject;
+    ev->action = action;
+    ev->resource_type = "Consent";
+    ev->decision = decision;
+    ev->decided_by = rule;
+    return 0;
+}
+
+/* A refusal about subject's consents: recorded on their trail when they exist, then 403. */
+static int fhir_refuse(struct http_request *req, struct fhir_call *c, const char *action,
+                       const char *detail)
+{
+    struct id_person person;
+    struct err e = {0};
+    int rc = c->subject != NULL ? id_person_get(c->api->store, c->subject, &person, req->arena, &e)
+                                : ERR_NOTFOUND;
+    if (rc != 0 && rc != ERR_NOTFOUND && rc != ERR_INVALID) {
+        fhir_outcome(req, 503, "transient", "the store did not answer");
+        return 0;
+    }
+    struct audit_event ev;
+    if (rc != 0 || fhir_event(req, c, &ev, action, AUDIT_DENY, CONSENT_RULE_DEFAULT) != 0) {
+        fhir_outcome(req, 403, "forbidden", "%s", detail);
+        return 0;
+    }
+    ev.reason = detail;
+    struct fhir_job *j = arena_zalloc(req->arena, sizeof *j);
+    if (j == NULL)
+        return -1;
+    j->deny = detail;
+    return fhir_record(req, c->api->store, &ev, j);
+}
+
+/* The principal (401 as OperationOutcome), no other query parameter than allowed, and whose
+ * consents it reads: a person their own, a delegate those of the person they act for when the
+ * link gives manage_consents; the token's scope must grant perm on Consent in the patient
+ * context (patient/Consent.rs, or the patient wildcard scope).
+ * Returns 1 (go on), 0 (answer set or queued) or -1. */
+static int fhir_begin(struct http_request *req, struct consent_api *api, const char *const *allowed,
+                      unsigned perm, const char *action, struct fhir_call *c)
+{
+    c->api = api;
+    struct err e = {0};
+    int rc = id_principal_from_request(req, api->store, &c->who, &e);
+    if (rc == ERR_NOMEM)
+        return -1;
+    if (rc == ERR_NOTFOUND || rc == ERR_INVALID) {
+        http_set_header(req, "WWW-Authenticate",
+                        rc == ERR_NOTFOUND ? "Bearer realm=\"cityos\""
+                                           : "Bearer realm=\"cityos\", error=\"invalid_token\"");
+        fhir_outcome(req, 401, "login",
+                     rc == ERR_NOTFOUND ? "a bearer access token is required"
+                                        : "the access token is invalid, expired or revoked");
+        return 0;
+    }
+    if (rc != 0) {
+        fhir_outcome(req, 503, "transient", "the token store did not answer");
+        return 0;
+    }
+    const char *bad = NULL;
+    int repeated = 0;
+    if (!http_query_only(req, allowed, &bad, &repeated)) {
+        fhir_outcome(req, 400, repeated ? "invalid" : "not-supported",
+                     "%s search parameter \"%.40s\"", repeated ? "repeated" : "unsupported", bad);
+        return 0;
+    }
+    const struct id_principal *p = &c->who;
+    if (p->kind != ID_PRINCIPAL_PERSON && p->kind != ID_PRINCIPAL_DELEGATE) {
+        fhir_outcome(req, 403, "forbidden",
+                     "Consent resources are read by the citizen and their delegates");
+        return 0;
+    }
+    c->subject = p->kind == ID_PRINCIPAL_DELEGATE ? p->acting_for : p->subject_id;
+    c->rule = p->kind == ID_PRINCIPAL_DELEGATE ? CONSENT_RULE_DELEGATE : CONSENT_RULE_SELF;
+    if (id_scope_allows(p->scope, ID_SCOPE_PATIENT, "Consent", perm, NULL, 0) == NULL) {
+        http_set_header(req, "WWW-Authenticate",
+                        "Bearer realm=\"cityos\", error=\"insufficient_scope\", "
+                        "scope=\"patient/Consent.rs\"");
+        return fhir_refuse(req, c, action,
+                           "the token's scope does not cover Consent (patient/Consent.rs)");
+    }
+    if (p->kind == ID_PRINCIPAL_DELEGATE) {
+        int may = consent_may_manage(api->store, p->subject_id, c->subject, clock_now_ms(), &e);
+        if (may < 0) {
+            fhir_outcome(req, 503, "transient", "the store did not answer");
+            return 0;
+        }
+        if (!may)
+            return fhir_refuse(req, c, action,
+                               "reading this person's consents needs a family link with the "
+                               "right manage_consents");
+    }
+    return 1;
+}
+
+/* The resource or Bundle doc (a new reference, consumed), recorded then answered. */
+static int fhir_send(struct http_request *req, struct fhir_call *c, json_t *doc,
+                     struct audit_event *ev)
+{
+    if (doc == NULL || arena_defer(req->arena, jsonx_decref, doc) != 0) {
+        json_decref(doc);
+        return -1;
+    }
+    struct fhir_job *j = arena_zalloc(req->arena, sizeof *j);
+    if (j == NULL)
+        return -1;
+    char *text = jsonx_dumps(doc, &j->len);
+    j->body = text != NULL ? arena_strndup(req->arena, text, j->len) : NULL;
+    free(text);
+    if (j->body == NULL)
+        return -1;
+    return fhir_record(req, c->api->store, ev, j);
+}
+
+static int fhir_read(struct http_request *req, void *ctx)
+{
+    static const char *const allowed[] = {NULL};
+    struct fhir_call c = {0};
+    int ok = fhir_begin(req, ctx, allowed, ID_PERM_R, "read", &c);
+    if (ok <= 0)
+        return ok;
+    struct consent_record rec;
+    struct err e = {0};
+    int rc = consent_get(c.api->store, c.subject, req->params[0], &rec, req->arena, &e);
+    if (rc == ERR_NOTFOUND) {
+        fhir_outcome(req, 404, "not-found", "no such Consent of this patient");
+        return 0;
+    }
+    if (rc != 0) {
+        fhir_outcome(req, 503, "transient", "the consents cannot be read; try again");
+        return 0;
+    }
+    json_t *res = consent_fhir_resource(&rec, &e);
+    if (res == NULL)
+        return -1;
+    struct audit_event ev;
+    char purpose[CONSENT_CODE_MAX + 24], ctext[CONSENT_CATS_TEXT_MAX];
+    if (fhir_event(req, &c, &ev, "read", AUDIT_PERMIT, c.rule) != 0) {
+        json_decref(res);
+        return -1;
+    }
+    snprintf(purpose, sizeof purpose, "%s@%lld", rec.purpose_code, (long long)rec.purpose_version);
+    ev.resource_id = rec.id;
+    ev.category = consent_cats_format(rec.cats, ctext);
+    ev.purpose = purpose;
+    return fhir_send(req, &c, res, &ev);
+}
+
+static int fhir_search(struct http_request *req, void *ctx)
+{
+    static const char *const allowed[] = {"patient", NULL};
+    struct fhir_call c = {0};
+    int ok = fhir_begin(req, ctx, allowed, ID_PERM_S, "search", &c);
+    if (ok <= 0)
+        return ok;
+    const char *pv = http_query(req, "patient");
+    if (pv == NULL) {
+        fhir_outcome(req, 400, "required", "the patient search parameter is required");
+        return 0;
+    }
+    const char *patient = strncmp(pv, "Patient/", 8) == 0 ? pv + 8 : pv;
+    if (!ids_valid(patient)) {
+        fhir_outcome(req, 400, "value", "patient must be Patient/<regional ID> or the ID");
+        return 0;
+    }
+    if (strcmp(patient, c.subject) != 0) {
+        c.subject = patient; /* the refusal is a decision about that patient's data */
+        return fhir_refuse(req, &c, "search", "this token reads only its own patient's consents");
+    }
+    struct consent_record *list;
+    size_t n;
+    struct err e = {0};
+    if (consent_list_for_subject(c.api->store, c.subject, req->arena, &list, &n, &e) != 0) {
+        fhir_outcome(req, 503, "transient", "the consents cannot be read; try again");
+        return 0;
+    }
+    const char *base = c.api->issuer != NULL ? c.api->issuer : "";
+    json_t *entries = json_array();
+    char *self = arena_printf(req->arena, "%s" FHIR_CONSENT "?patient=Patient/%s", base, c.subject);
+    json_t *bundle = self == NULL
+                         ? NULL
+                         : json_pack("{s:s, s:s, s:I, s:[{s:s, s:s}], s:o}", "resourceType",
+                                     "Bundle", "type", "searchset", "total", (json_int_t)n, "link",
+                                     "relation", "self", "url", self, "entry", entries);
+    if (bundle == NULL) {
+        if (self == NULL)
+            json_decref(entries);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *res = consent_fhir_resource(&list[i], &e);
+        char *full = arena_printf(req->arena, "%s" FHIR_CONSENT "/%s", base, list[i].id);
+        if (res == NULL || full == NULL ||
+            json_array_append_new(entries, json_pack("{s:s, s:o, s:{s:s}}", "fullUrl", full,
+                                                     "resource", res, "search", "mode", "match")) !=
+                0) {
+            json_decref(bundle);
+            return -1;
+        }
+    }
+    struct audit_event ev;
+    if (fhir_event(req, &c, &ev, "search", AUDIT_PERMIT, c.rule) != 0) {
+        json_decref(bundle);
+        return -1;
+    }
+    return fhir_send(req, &c, bundle, &ev);
+}
+
 int consent_api_register(struct http_router *r, struct consent_api *api, struct store *s)
 {
     api->store = s;
@@ -416,8 +951,11 @@ int consent_api_register(struct http_router *r, struct consent_api *api, struct 
         {"PATCH", ME_CONSENTS "/{id}", patch_consent},
         {"DELETE", ME_CONSENTS "/{id}", withdraw_consent},
         {"POST", ME_CONSENTS "/{id}/withdraw", withdraw_consent},
+        {"GET", ME_CONSENTS "/{id}/receipts", get_receipts},
         {"GET", ME_INBOX, get_inbox},
         {"POST", ME_INBOX "/{id}/accept", accept_item},
+        {"GET", FHIR_CONSENT, fhir_search},
+        {"GET", FHIR_CONSENT "/{id}", fhir_read},
     };
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         int rc = http_router_add(r, routes[i].method, routes[i].pattern, routes[i].fn, api);

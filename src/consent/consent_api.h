@@ -7,6 +7,9 @@
  *   PATCH  /api/v1/me/consents/{id}               narrow it
  *   DELETE /api/v1/me/consents/{id}               withdraw it (evidence in the body); also
  *   POST   /api/v1/me/consents/{id}/withdraw        as a POST for clients that cannot DELETE
+ *   GET    /api/v1/me/consents/{id}/receipts      the signed receipts of its grant and withdrawal
+ *   GET    /fhir/Consent/{id}                     the same consents as FHIR R4 Consent
+ *   GET    /fhir/Consent?patient=Patient/<id>       resources (reads recorded on the trail)
  *   GET    /api/v1/me/inbox                       re-consent requests and break-glass notices
  *   POST   /api/v1/me/inbox/{id}/accept           accept a re-consent
  * Writes go through store_write_async (the connection sleeps until durable) and record their
@@ -19,6 +22,7 @@
 
 struct consent_api {
     struct store *store;
+    const char *issuer; /* the city's public base URL: receipts' iss, policy and JWKS URLs */
 };
 
 /* Registers the routes. api must outlive the router. The decision index is the process-wide

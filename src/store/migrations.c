@@ -217,6 +217,20 @@ static const struct store__migration migrations[] = {
                "CREATE INDEX inbox_item_by_subject ON inbox_item (subject_id, created_ms);"
                "CREATE INDEX inbox_item_by_consent ON inbox_item (consent_id);",
     },
+    {
+        /* consent receipts: the signed JWS (docs/internals/consent-receipts.md) of a consent
+         * change, written in the transaction of the change itself */
+        .version = 7,
+        .name = "receipts",
+        .sql = "CREATE TABLE consent_receipt (id TEXT PRIMARY KEY CHECK (length(id) = 36), "
+               "consent_id TEXT NOT NULL REFERENCES consent (id), "
+               "subject_id TEXT NOT NULL REFERENCES person (id), "
+               "action TEXT NOT NULL CHECK (action IN ('grant', 'withdraw', 'narrow', "
+               "'reconsent')), "
+               "jws TEXT NOT NULL, created_ms BIGINT NOT NULL);"
+               "CREATE INDEX consent_receipt_by_consent ON consent_receipt (consent_id, "
+               "created_ms);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)

@@ -2,10 +2,12 @@
  * purpose; 会津 太郎 grants, reads, narrows and withdraws consents with the evidence of what he
  * was shown; each write leaves its entry in his access log; his wife, given manage_consents,
  * manages them for him; his daughter, without that right, is refused; someone else's consent
- * is not found; a widening version asks him to re-consent through his inbox; and every bad
- * body is refused with problem+json and stores nothing. */
+ * is not found; a widening version asks him to re-consent through his inbox; every grant and
+ * withdrawal gives him a receipt signed with the key of the city's JWKS; and every bad body is
+ * refused with problem+json and stores nothing. */
 #include "oidc_flow.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,14 +58,16 @@ static void value_of(const char *text, const char *key, char *out, size_t cap)
     free(k);
 }
 
-/* The authorization-code flow: sign in, approve acting as the option starting with act_as. */
-static char *token(const char *email, const char *password, const char *act_as)
+/* The authorization-code flow: sign in, approve acting as the option starting with act_as,
+ * for scope. */
+static char *token_for(const char *email, const char *password, const char *act_as,
+                       const char *scope)
 {
     struct browser *b = browser_new(F->s);
     free(browser_sign_in(b, email, password, NULL));
     char *q = form_of(LIST("client_id", F->app, "redirect_uri", APP_REDIRECT, "response_type",
-                           "code", "scope", APP_SCOPE, "state", "st", "code_challenge",
-                           PKCE_CHALLENGE, "code_challenge_method", "S256", "nonce", "n"));
+                           "code", "scope", scope, "state", "st", "code_challenge", PKCE_CHALLENGE,
+                           "code_challenge_method", "S256", "nonce", "n"));
     char *path = str_printf("/oauth/authorize?%s", q);
     struct resp page = browser_get(b, path);
     assert_status(&page, 200);
@@ -94,6 +98,11 @@ static char *token(const char *email, const char *password, const char *act_as)
     free(q);
     browser_free(b);
     return access;
+}
+
+static char *token(const char *email, const char *password, const char *act_as)
+{
+    return token_for(email, password, act_as, APP_SCOPE);
 }
 
 /* One exchange with a bearer token (NULL: none) and, for a body, application/json. */
@@ -416,6 +425,295 @@ static void a_citizen_grants_reads_narrows_and_withdraws(void **state)
     free(id);
 }
 
+/* ---- receipts ---- */
+
+/* Base64url (no padding) of n characters at text into a malloc'ed buffer; *len its size. */
+static unsigned char *b64url(const char *text, size_t n, size_t *len)
+{
+    unsigned char *out = malloc(n + 1);
+    assert_non_null(out);
+    assert_int_equal(sodium_base642bin(out, n + 1, text, n, NULL, len, NULL,
+                                       sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                     0);
+    return out;
+}
+
+/* Verifies jws with the key of the server's JWKS named by its header's kid: 1 good, 0 bad.
+ * *payload (when not NULL) gets its payload as JSON. */
+static int jws_verifies(const char *jws, json_t *jwks, json_t **payload)
+{
+    const char *dot1 = strchr(jws, '.'), *dot2 = dot1 != NULL ? strchr(dot1 + 1, '.') : NULL;
+    assert_non_null(dot2);
+    size_t hlen, plen, slen, klen;
+    unsigned char *h = b64url(jws, (size_t)(dot1 - jws), &hlen);
+    json_t *header = json_loadb((const char *)h, hlen, 0, NULL);
+    assert_non_null(header);
+    assert_string_equal(str(header, "alg"), "EdDSA");
+    const char *kid = str(header, "kid");
+    assert_non_null(kid);
+    const char *x = NULL;
+    json_t *keys = json_object_get(jwks, "keys");
+    for (size_t i = 0; x == NULL && i < json_array_size(keys); i++) {
+        json_t *k = json_array_get(keys, i);
+        if (str(k, "kid") != NULL && strcmp(str(k, "kid"), kid) == 0) {
+            assert_string_equal(str(k, "crv"), "Ed25519");
+            x = str(k, "x");
+        }
+    }
+    assert_non_null(x);
+    unsigned char *pk = b64url(x, strlen(x), &klen);
+    assert_int_equal(klen, crypto_sign_PUBLICKEYBYTES);
+    unsigned char *sig = b64url(dot2 + 1, strlen(dot2 + 1), &slen);
+    assert_int_equal(slen, crypto_sign_BYTES);
+    int ok = crypto_sign_verify_detached(sig, (const unsigned char *)jws,
+                                         (unsigned long long)(dot2 - jws), pk) == 0;
+    if (payload != NULL) {
+        unsigned char *p = b64url(dot1 + 1, (size_t)(dot2 - dot1 - 1), &plen);
+        *payload = json_loadb((const char *)p, plen, 0, NULL);
+        assert_non_null(*payload);
+        free(p);
+    }
+    json_decref(header);
+    free(h);
+    free(pk);
+    free(sig);
+    return ok;
+}
+
+static void receipts_are_signed_and_listed(void **state)
+{
+    (void)state;
+    assert_int_not_equal(sodium_init(), -1);
+    char *b = grant_body("{\"kind\":\"purpose\"}", "[\"vitals\",\"checkups\"]");
+    struct resp r = call("POST", ME, F->t_taro, b);
+    assert_status(&r, 201);
+    char *id = strdup(str(r.json, "id"));
+    resp_free(&r);
+    free(b);
+    char *loc = str_printf(ME "/%s", id), *rpath = str_printf(ME "/%s/receipts", id);
+    r = call("GET", rpath, F->t_taro, NULL);
+    assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "receipts")), 1);
+    resp_free(&r);
+    /* a narrowing has no receipt yet; the withdrawal has one */
+    char *h = current_hash(), *ev = evidence(h);
+    char *nb = str_printf("{\"categories\":[\"vitals\"],\"evidence\":%s}", ev);
+    r = call("PATCH", loc, F->t_taro, nb);
+    assert_status(&r, 200);
+    resp_free(&r);
+    char *only = str_printf("{\"evidence\":%s}", ev);
+    r = call("DELETE", loc, F->t_taro, only);
+    assert_status(&r, 200);
+    resp_free(&r);
+
+    struct resp jwks = call("GET", "/.well-known/jwks.json", NULL, NULL);
+    assert_status(&jwks, 200);
+    r = call("GET", rpath, F->t_taro, NULL);
+    assert_status(&r, 200);
+    assert_string_equal(str(r.json, "consent"), id);
+    json_t *list = json_object_get(r.json, "receipts");
+    assert_int_equal(json_array_size(list), 2);
+    static const char *const actions[] = {"grant", "withdraw"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *rc = json_array_get(list, i), *payload = NULL;
+        assert_string_equal(str(rc, "action"), actions[i]);
+        assert_non_null(str(rc, "created_at"));
+        const char *jws = str(rc, "jws");
+        assert_true(jws_verifies(jws, jwks.json, &payload));
+        assert_string_equal(str(payload, "action"), actions[i]);
+        assert_string_equal(str(payload, "consentReceiptID"), str(rc, "id"));
+        assert_string_equal(str(payload, "jti"), str(rc, "id"));
+        assert_string_equal(str(payload, "consentId"), id);
+        assert_string_equal(str(payload, "piiPrincipalId"), F->taro);
+        assert_string_equal(str(payload, "version"), "KI-CR-v1.1.0");
+        assert_string_equal(str(payload, "collectionMethod"), "portal");
+        json_t *ctl = json_array_get(json_object_get(payload, "piiControllers"), 0);
+        assert_string_equal(str(ctl, "piiController"), "会津若松市 / Aizuwakamatsu City");
+        const char *policy = str(payload, "policyUrl");
+        assert_non_null(policy);
+        assert_non_null(strstr(policy, "/api/v1/purposes"));
+        json_t *purpose = json_array_get(
+            json_object_get(json_array_get(json_object_get(payload, "services"), 0), "purposes"),
+            0);
+        /* the grant's categories; the withdrawal names what was withdrawn (after narrowing) */
+        assert_int_equal(json_array_size(json_object_get(purpose, "piiCategory")), 2 - i);
+        assert_non_null(strstr(str(purpose, "termination"), id)); /* how to withdraw this one */
+        assert_string_equal(str(json_object_get(payload, "explanation"), "hash"), h);
+        /* one changed byte of the payload and the signature no longer verifies */
+        char *bad = strdup(jws);
+        char *p = strchr(bad, '.') + 5;
+        *p = *p == 'A' ? 'B' : 'A';
+        assert_false(jws_verifies(bad, jwks.json, NULL));
+        free(bad);
+        json_decref(payload);
+    }
+    assert_string_not_equal(str(json_array_get(list, 0), "id"), str(json_array_get(list, 1), "id"));
+    resp_free(&r);
+    resp_free(&jwks);
+
+    /* his wife with manage_consents sees them; someone else's consent is not found; a delegate
+     * without the right is refused; no token, no receipts */
+    r = call("GET", rpath, F->t_hanako_for_taro, NULL);
+    assert_status(&r, 200);
+    assert_int_equal(json_array_size(json_object_get(r.json, "receipts")), 2);
+    resp_free(&r);
+    r = call("GET", rpath, F->t_hanako_self, NULL);
+    assert_problem(&r, 404, "not-found");
+    resp_free(&r);
+    r = call("GET", rpath, F->t_misaki_for_taro, NULL);
+    assert_problem(&r, 403, "forbidden");
+    resp_free(&r);
+    r = call("GET", rpath, NULL, NULL);
+    assert_problem(&r, 401, "unauthorized");
+    resp_free(&r);
+    r = call("GET", ME "/not-an-id/receipts", F->t_taro, NULL);
+    assert_problem(&r, 404, "not-found");
+    resp_free(&r);
+    free(only);
+    free(nb);
+    free(ev);
+    free(h);
+    free(rpath);
+    free(loc);
+    free(id);
+}
+
+/* ---- FHIR R4 Consent ---- */
+
+static void assert_outcome(struct resp *r, long status, const char *code)
+{
+    assert_int_equal(r->status, status);
+    assert_non_null(strstr(resp_header(r, "Content-Type"), "application/fhir+json"));
+    assert_string_equal(str(r->json, "resourceType"), "OperationOutcome");
+    assert_string_equal(str(json_array_get(json_object_get(r->json, "issue"), 0), "code"), code);
+}
+
+/* Does 太郎's access log hold, among its newest entries, a search of Consent decided so? */
+static int searched(const char *decision)
+{
+    struct resp r = call("GET", "/api/v1/me/access-log?limit=20", F->t_taro, NULL);
+    assert_status(&r, 200);
+    json_t *items = json_object_get(r.json, "items");
+    int found = 0;
+    for (size_t i = 0; !found && i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i), *what = json_object_get(it, "what");
+        const char *d = str(it, "decision");
+        found = str(what, "action") != NULL && strcmp(str(what, "action"), "search") == 0 &&
+                strcmp(str(what, "resourceType"), "Consent") == 0 && d != NULL &&
+                strcmp(d, decision) == 0;
+    }
+    if (!found)
+        fprintf(stderr, "access log: %s\n", r.body);
+    resp_free(&r);
+    return found;
+}
+
+static void consents_as_fhir_resources(void **state)
+{
+    (void)state;
+    char *b = grant_body("{\"kind\":\"purpose\"}", "[\"vitals\"]");
+    struct resp r = call("POST", ME, F->t_taro, b);
+    assert_status(&r, 201);
+    char *id = strdup(str(r.json, "id"));
+    resp_free(&r);
+    free(b);
+    char *path = str_printf("/fhir/Consent/%s", id);
+    char *patient = str_printf("Patient/%s", F->taro);
+    r = call("GET", path, F->t_taro, NULL);
+    assert_status(&r, 200);
+    assert_non_null(strstr(resp_header(&r, "Content-Type"), "application/fhir+json"));
+    assert_string_equal(str(r.json, "resourceType"), "Consent");
+    assert_string_equal(str(r.json, "id"), id);
+    assert_string_equal(str(r.json, "status"), "active");
+    assert_string_equal(str(json_object_get(r.json, "patient"), "reference"), patient);
+    json_t *prov = json_object_get(r.json, "provision");
+    assert_string_equal(str(prov, "type"), "permit");
+    assert_string_equal(str(json_array_get(json_object_get(prov, "class"), 0), "code"), "vitals");
+    resp_free(&r);
+    assert_true(logged("read", id, "rule:self"));
+    /* his wife, acting for him with manage_consents */
+    r = call("GET", path, F->t_hanako_for_taro, NULL);
+    assert_status(&r, 200);
+    assert_string_equal(str(r.json, "id"), id);
+    resp_free(&r);
+    assert_true(logged("read", id, "rule:delegate"));
+
+    char *search = str_printf("/fhir/Consent?patient=%s", patient);
+    r = call("GET", search, F->t_taro, NULL);
+    assert_status(&r, 200);
+    assert_string_equal(str(r.json, "resourceType"), "Bundle");
+    assert_string_equal(str(r.json, "type"), "searchset");
+    json_t *entries = json_object_get(r.json, "entry");
+    assert_int_equal(json_integer_value(json_object_get(r.json, "total")),
+                     json_array_size(entries));
+    assert_int_equal(json_array_size(entries), consent_count(F->t_taro, NULL));
+    int seen = 0;
+    for (size_t i = 0; i < json_array_size(entries); i++) {
+        json_t *res = json_object_get(json_array_get(entries, i), "resource");
+        assert_string_equal(str(res, "resourceType"), "Consent");
+        seen |= strcmp(str(res, "id"), id) == 0;
+    }
+    assert_true(seen);
+    resp_free(&r);
+    assert_true(searched("permit"));
+
+    /* someone else's consent is not found; their search is refused (and recorded) */
+    r = call("GET", path, F->t_hanako_self, NULL);
+    assert_outcome(&r, 404, "not-found");
+    resp_free(&r);
+    r = call("GET", search, F->t_hanako_self, NULL);
+    assert_outcome(&r, 403, "forbidden");
+    resp_free(&r);
+    assert_true(searched("deny"));
+    r = call("GET", path, F->t_misaki_for_taro, NULL);
+    assert_outcome(&r, 403, "forbidden");
+    resp_free(&r);
+    /* a token without a Consent scope */
+    char *narrow = token_for(TARO_EMAIL, TARO_PASS, "self",
+                             "openid launch/patient "
+                             "patient/Observation.rs");
+    r = call("GET", path, narrow, NULL);
+    assert_outcome(&r, 403, "forbidden");
+    assert_non_null(strstr(resp_header(&r, "WWW-Authenticate"), "insufficient_scope"));
+    resp_free(&r);
+    free(narrow);
+    r = call("GET", path, NULL, NULL);
+    assert_outcome(&r, 401, "login");
+    resp_free(&r);
+    r = call("GET", "/fhir/Consent/not-an-id", F->t_taro, NULL);
+    assert_outcome(&r, 404, "not-found");
+    resp_free(&r);
+    r = call("GET", "/fhir/Consent", F->t_taro, NULL);
+    assert_outcome(&r, 400, "required");
+    resp_free(&r);
+    r = call("GET", "/fhir/Consent?patient=Patient/nope", F->t_taro, NULL);
+    assert_outcome(&r, 400, "value");
+    resp_free(&r);
+    char *extra = str_printf("%s&status=active", search);
+    r = call("GET", extra, F->t_taro, NULL);
+    assert_outcome(&r, 400, "not-supported");
+    resp_free(&r);
+    /* after the withdrawal: inactive */
+    char *h = current_hash(), *ev = evidence(h), *only = str_printf("{\"evidence\":%s}", ev);
+    char *loc = str_printf(ME "/%s", id);
+    r = call("DELETE", loc, F->t_taro, only);
+    assert_status(&r, 200);
+    resp_free(&r);
+    r = call("GET", path, F->t_taro, NULL);
+    assert_status(&r, 200);
+    assert_string_equal(str(r.json, "status"), "inactive");
+    resp_free(&r);
+    free(loc);
+    free(only);
+    free(ev);
+    free(h);
+    free(extra);
+    free(search);
+    free(patient);
+    free(path);
+    free(id);
+}
+
 static void bad_grants_are_refused_and_store_nothing(void **state)
 {
     (void)state;
@@ -641,6 +939,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_city_publishes_a_purpose),
         cmocka_unit_test(a_citizen_grants_reads_narrows_and_withdraws),
+        cmocka_unit_test(receipts_are_signed_and_listed),
+        cmocka_unit_test(consents_as_fhir_resources),
         cmocka_unit_test(bad_grants_are_refused_and_store_nothing),
         cmocka_unit_test(a_delegate_needs_manage_consents),
         cmocka_unit_test(a_widening_version_asks_for_re_consent),
