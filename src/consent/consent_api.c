@@ -36,6 +36,12 @@ struct call {
     json_t *body;
 };
 
+struct fhir_job;
+static int fhir_record(struct http_request *req, struct store *s, const struct audit_event *ev,
+                       struct fhir_job *j);
+static int answer_read(struct http_request *req, struct call *c, const char *resource_type,
+                       const char *resource_id, json_t *v);
+
 /* The principal, and whose consents it may handle: a person their own (or, with ?subject=,
  * those of someone whose family link gives them manage_consents); a delegate those of the
  * person they act for, with that right. Returns 1 (go on), 0 (answer set) or -1. */
@@ -503,8 +509,8 @@ static int get_consents(struct http_request *req, void *ctx)
         }
     if (arr == NULL)
         return -1;
-    http_respond_json(req, 200, json_pack("{s:s, s:o}", "subject", c.subject, "consents", arr));
-    return 0;
+    return answer_read(req, &c, "Consent", NULL,
+                       json_pack("{s:s, s:o}", "subject", c.subject, "consents", arr));
 }
 
 static int get_consent(struct http_request *req, void *ctx)
@@ -520,8 +526,7 @@ static int get_consent(struct http_request *req, void *ctx)
         answer_error(req, rc, &e);
         return 0;
     }
-    http_respond_json(req, 200, consent_json_record(&rec));
-    return 0;
+    return answer_read(req, &c, "Consent", rec.id, consent_json_record(&rec));
 }
 
 /* The signed receipts of one consent, oldest first; someone else's consent is not found. */
@@ -557,10 +562,9 @@ static int get_receipts(struct http_request *req, void *ctx)
     }
     if (arr == NULL)
         return -1;
-    http_respond_json(
-        req, 200,
+    return answer_read(
+        req, &c, "ConsentReceipt", rec.id,
         json_pack("{s:s, s:s, s:o}", "subject", c.subject, "consent", rec.id, "receipts", arr));
-    return 0;
 }
 
 static int get_inbox(struct http_request *req, void *ctx)
@@ -584,8 +588,8 @@ static int get_inbox(struct http_request *req, void *ctx)
         }
     if (arr == NULL)
         return -1;
-    http_respond_json(req, 200, json_pack("{s:s, s:o}", "subject", c.subject, "items", arr));
-    return 0;
+    return answer_read(req, &c, "InboxItem", NULL,
+                       json_pack("{s:s, s:o}", "subject", c.subject, "items", arr));
 }
 
 static int get_purposes(struct http_request *req, void *ctx)
@@ -667,6 +671,7 @@ struct fhir_job {
     const char *deny; /* set: the answer is 403 with this detail */
     char *body;       /* in the arena */
     size_t len;
+    int plain; /* 1: the /api/v1 edge (application/json, problem+json errors); 0: FHIR */
 };
 
 static void fhir_recorded(int status, const struct err *e, void *ctx)
@@ -681,6 +686,11 @@ static void fhir_recorded(int status, const struct err *e, void *ctx)
 static int fhir_answer(struct http_request *req, void *ctx)
 {
     struct fhir_job *j = ctx;
+    if (j->status != 0 && j->plain) {
+        http_problem(req, "unavailable",
+                     "the access could not be recorded; nothing was handed out");
+        return 0;
+    }
     if (j->status != 0) {
         fhir_outcome(req, 503, "transient",
                      "the access could not be recorded; nothing was "
@@ -692,7 +702,7 @@ static int fhir_answer(struct http_request *req, void *ctx)
         return 0;
     }
     http_set_header(req, "Cache-Control", "no-store");
-    http_respond(req, 200, FHIR_JSON, j->body, j->len);
+    http_respond(req, 200, j->plain ? "application/json" : FHIR_JSON, j->body, j->len);
     return 0;
 }
 
@@ -710,6 +720,34 @@ static int fhir_record(struct http_request *req, struct store *s, const struct a
         http_request_resume(req);
     }
     return 0;
+}
+
+/* A citizen's (or their delegate's) read of their consent records through the /api/v1 edge:
+ * answered with v (stolen) only once the read is durably on the citizen's trail, as every
+ * access to their data is (503 and nothing handed out otherwise). */
+static int answer_read(struct http_request *req, struct call *c, const char *resource_type,
+                       const char *resource_id, json_t *v)
+{
+    struct fhir_job *j = arena_zalloc(req->arena, sizeof *j);
+    size_t len = 0;
+    char *text = v != NULL ? jsonx_dumps(v, &len) : NULL;
+    json_decref(v);
+    if (j == NULL || text == NULL || arena_defer(req->arena, free, text) != 0) {
+        free(text);
+        return -1;
+    }
+    j->plain = 1;
+    j->body = text;
+    j->len = len;
+    struct audit_event ev = c->actor;
+    int self = c->who.kind == ID_PRINCIPAL_PERSON && strcmp(c->subject, c->who.subject_id) == 0;
+    ev.subject = c->subject;
+    ev.action = "read";
+    ev.resource_type = resource_type;
+    ev.resource_id = resource_id;
+    ev.decision = AUDIT_PERMIT;
+    ev.decided_by = self ? CONSENT_RULE_SELF : CONSENT_RULE_DELEGATE;
+    return fhir_record(req, c->api->store, &ev, j);
 }
 
 /* Who reads whose consents: the principal, the citizen whose consents they are, the rule. */

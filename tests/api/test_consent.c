@@ -370,6 +370,8 @@ static void a_citizen_grants_reads_narrows_and_withdraws(void **state)
     assert_true(logged("create", id, "rule:self"));
     r = call("GET", loc, F->t_taro, NULL);
     assert_status(&r, 200);
+    /* reading one's own consent is an access too: on the trail before the answer came */
+    assert_true(logged("read", id, "rule:self"));
     assert_string_equal(str(r.json, "id"), id);
     resp_free(&r);
 
