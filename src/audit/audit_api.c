@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit/actor.h"
+#include "audit/held.h"
 #include "audit/audit.h"
 #include "audit/view.h"
 #include "base/clock.h"
@@ -92,68 +93,6 @@ static const char *name_of(void *ctx, enum audit_name_kind kind, const char *id)
     return name;
 }
 
-/* ---- recording the read, then answering ---- */
-
-struct job {
-    struct http_request *req;
-    int status;       /* the record's outcome */
-    int http_status;  /* the answer once recorded */
-    int fhir;         /* answer errors as OperationOutcome */
-    const char *type; /* content type of body */
-    char *body;       /* in the arena */
-    size_t len;
-    const char *deny; /* when set: the answer is 403 with this detail */
-};
-
-static void recorded(int status, const struct err *e, void *ctx)
-{
-    struct job *j = ctx;
-    j->status = status;
-    if (status != 0)
-        log_warn("the read of a trail could not be recorded: %s", e != NULL ? e->msg : "");
-    http_request_resume(j->req);
-}
-
-static int answer(struct http_request *req, void *ctx)
-{
-    struct job *j = ctx;
-    if (j->status != 0) {
-        if (j->fhir)
-            fhir_outcome(req, 503, "transient",
-                         "the access could not be recorded; nothing was handed out");
-        else
-            http_problem(req, "unavailable",
-                         "the access could not be recorded; nothing was handed out");
-        return 0;
-    }
-    if (j->deny != NULL) {
-        if (j->fhir)
-            fhir_outcome(req, 403, "forbidden", "%s", j->deny);
-        else
-            http_problem(req, "forbidden", "%s", j->deny);
-        return 0;
-    }
-    http_set_header(req, "Cache-Control", "no-store");
-    http_respond(req, j->http_status, j->type, j->body, j->len);
-    return 0;
-}
-
-/* Records ev and answers j once it is durable. Returns 0 (the handler's return). */
-static int record_then_answer(struct http_request *req, struct store *s,
-                              const struct audit_event *ev, struct job *j)
-{
-    j->req = req;
-    struct err e = {0};
-    http_request_suspend(req, answer, j);
-    int rc = audit_record_async(s, ev, recorded, j, &e);
-    if (rc != 0) {
-        log_warn("the read of a trail could not be queued: %s", e.msg);
-        j->status = rc;
-        http_request_resume(req);
-    }
-    return 0;
-}
-
 /* Does subject name a person? 1 yes, 0 no, -1 the store failed. */
 static int person_exists(struct store *s, const char *subject, struct arena *a)
 {
@@ -193,12 +132,13 @@ static int refuse(struct http_request *req, struct store *s, const struct id_pri
     ev.decision = AUDIT_DENY;
     ev.decided_by = RULE_DENY;
     ev.reason = detail;
-    struct job *j = arena_zalloc(req->arena, sizeof *j);
+    struct audit_held *j = arena_zalloc(req->arena, sizeof *j);
     if (j == NULL)
         return -1;
     j->fhir = fhir;
     j->deny = detail;
-    return record_then_answer(req, s, &ev, j);
+    j->what = "a refused read of a trail";
+    return audit_answer_when_recorded(req, s, &ev, j);
 }
 
 /* ---- GET /api/v1/me/access-log ---- */
@@ -438,16 +378,12 @@ static int get_access_log(struct http_request *req, void *ctx)
         json_object_set_new(doc, "next", json_string(next));
         free(next);
     }
-    struct job *j = arena_zalloc(req->arena, sizeof *j);
+    struct audit_held *j = arena_zalloc(req->arena, sizeof *j);
     if (j == NULL)
         return -1;
-    char *text = jsonx_dumps(doc, &j->len);
-    j->body = text != NULL ? arena_strndup(req->arena, text, j->len) : NULL;
-    free(text);
-    if (j->body == NULL)
+    if (audit_held_json(req, j, doc, "application/json") != 0)
         return -1;
-    j->http_status = 200;
-    j->type = "application/json";
+    j->what = "the read of a trail";
 
     struct audit_event ev = {0};
     if (audit_event_from_principal(&p, &ev, &e) != 0) {
@@ -460,7 +396,7 @@ static int get_access_log(struct http_request *req, void *ctx)
     ev.resource_type = "AuditTrail";
     ev.decision = AUDIT_PERMIT;
     ev.decided_by = decided_by;
-    return record_then_answer(req, api->store, &ev, j);
+    return audit_answer_when_recorded(req, api->store, &ev, j);
 }
 
 /* ---- GET /fhir/AuditEvent ---- */
@@ -686,17 +622,13 @@ static int get_audit_events(struct http_request *req, void *ctx)
             json_pack("{s:s, s:s}", "relation", k == 0 ? "self" : "next", "url", url));
         free(url);
     }
-    struct job *j = arena_zalloc(req->arena, sizeof *j);
+    struct audit_held *j = arena_zalloc(req->arena, sizeof *j);
     if (j == NULL)
         return -1;
-    char *text = jsonx_dumps(bundle, &j->len);
-    j->body = text != NULL ? arena_strndup(req->arena, text, j->len) : NULL;
-    free(text);
-    if (j->body == NULL)
+    if (audit_held_json(req, j, bundle, FHIR_JSON) != 0)
         return -1;
-    j->http_status = 200;
-    j->type = FHIR_JSON;
     j->fhir = 1;
+    j->what = "an auditor's search";
 
     /* the auditor's search is recorded on the patient's own trail */
     struct audit_event ev = {0};
@@ -710,7 +642,7 @@ static int get_audit_events(struct http_request *req, void *ctx)
     ev.resource_type = "AuditEvent";
     ev.decision = AUDIT_PERMIT;
     ev.decided_by = RULE_AUDITOR;
-    return record_then_answer(req, api->store, &ev, j);
+    return audit_answer_when_recorded(req, api->store, &ev, j);
 }
 
 int audit_api_register(struct http_router *r, struct audit_api *api, struct store *s)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "audit/actor.h"
+#include "audit/held.h"
 #include "base/clock.h"
 #include "base/jsonx.h"
 #include "base/log.h"
@@ -36,9 +37,6 @@ struct call {
     json_t *body;
 };
 
-struct fhir_job;
-static int fhir_record(struct http_request *req, struct store *s, const struct audit_event *ev,
-                       struct fhir_job *j);
 static int answer_read(struct http_request *req, struct call *c, const char *resource_type,
                        const char *resource_id, json_t *v);
 
@@ -665,80 +663,18 @@ static int post_purpose(struct http_request *req, void *ctx)
 
 /* ---- FHIR R4 Consent: reads recorded on the citizen's trail before the answer ---- */
 
-struct fhir_job {
-    struct http_request *req;
-    int status;       /* the record's outcome */
-    const char *deny; /* set: the answer is 403 with this detail */
-    char *body;       /* in the arena */
-    size_t len;
-    int plain; /* 1: the /api/v1 edge (application/json, problem+json errors); 0: FHIR */
-};
-
-static void fhir_recorded(int status, const struct err *e, void *ctx)
-{
-    struct fhir_job *j = ctx;
-    j->status = status;
-    if (status != 0)
-        log_warn("the read of consents could not be recorded: %s", e != NULL ? e->msg : "");
-    http_request_resume(j->req);
-}
-
-static int fhir_answer(struct http_request *req, void *ctx)
-{
-    struct fhir_job *j = ctx;
-    if (j->status != 0 && j->plain) {
-        http_problem(req, "unavailable",
-                     "the access could not be recorded; nothing was handed out");
-        return 0;
-    }
-    if (j->status != 0) {
-        fhir_outcome(req, 503, "transient",
-                     "the access could not be recorded; nothing was "
-                     "handed out");
-        return 0;
-    }
-    if (j->deny != NULL) {
-        fhir_outcome(req, 403, "forbidden", "%s", j->deny);
-        return 0;
-    }
-    http_set_header(req, "Cache-Control", "no-store");
-    http_respond(req, 200, j->plain ? "application/json" : FHIR_JSON, j->body, j->len);
-    return 0;
-}
-
-/* Queues ev on the group commit and answers j once it is durable. Returns 0. */
-static int fhir_record(struct http_request *req, struct store *s, const struct audit_event *ev,
-                       struct fhir_job *j)
-{
-    j->req = req;
-    struct err e = {0};
-    http_request_suspend(req, fhir_answer, j);
-    int rc = audit_record_async(s, ev, fhir_recorded, j, &e);
-    if (rc != 0) {
-        log_warn("the read of consents could not be queued: %s", e.msg);
-        j->status = rc;
-        http_request_resume(req);
-    }
-    return 0;
-}
-
 /* A citizen's (or their delegate's) read of their consent records through the /api/v1 edge:
- * answered with v (stolen) only once the read is durably on the citizen's trail, as every
+ * answered with v (consumed) only once the read is durably on the citizen's trail, as every
  * access to their data is (503 and nothing handed out otherwise). */
 static int answer_read(struct http_request *req, struct call *c, const char *resource_type,
                        const char *resource_id, json_t *v)
 {
-    struct fhir_job *j = arena_zalloc(req->arena, sizeof *j);
-    size_t len = 0;
-    char *text = v != NULL ? jsonx_dumps(v, &len) : NULL;
+    struct audit_held *j = arena_zalloc(req->arena, sizeof *j);
+    int bad = j == NULL || audit_held_json(req, j, v, "application/json") != 0;
     json_decref(v);
-    if (j == NULL || text == NULL || arena_defer(req->arena, free, text) != 0) {
-        free(text);
+    if (bad)
         return -1;
-    }
-    j->plain = 1;
-    j->body = text;
-    j->len = len;
+    j->what = "the read of consents";
     struct audit_event ev = c->actor;
     int self = c->who.kind == ID_PRINCIPAL_PERSON && strcmp(c->subject, c->who.subject_id) == 0;
     ev.subject = c->subject;
@@ -747,7 +683,7 @@ static int answer_read(struct http_request *req, struct call *c, const char *res
     ev.resource_id = resource_id;
     ev.decision = AUDIT_PERMIT;
     ev.decided_by = self ? CONSENT_RULE_SELF : CONSENT_RULE_DELEGATE;
-    return fhir_record(req, c->api->store, &ev, j);
+    return audit_answer_when_recorded(req, c->api->store, &ev, j);
 }
 
 /* Who reads whose consents: the principal, the citizen whose consents they are, the rule. */
@@ -792,11 +728,13 @@ static int fhir_refuse(struct http_request *req, struct fhir_call *c, const char
         return 0;
     }
     ev.reason = detail;
-    struct fhir_job *j = arena_zalloc(req->arena, sizeof *j);
+    struct audit_held *j = arena_zalloc(req->arena, sizeof *j);
     if (j == NULL)
         return -1;
+    j->fhir = 1;
     j->deny = detail;
-    return fhir_record(req, c->api->store, &ev, j);
+    j->what = "a refused read of consents";
+    return audit_answer_when_recorded(req, c->api->store, &ev, j);
 }
 
 /* The principal (401 as OperationOutcome), no other query parameter than allowed, and whose
@@ -869,15 +807,12 @@ static int fhir_send(struct http_request *req, struct fhir_call *c, json_t *doc,
         json_decref(doc);
         return -1;
     }
-    struct fhir_job *j = arena_zalloc(req->arena, sizeof *j);
-    if (j == NULL)
+    struct audit_held *j = arena_zalloc(req->arena, sizeof *j);
+    if (j == NULL || audit_held_json(req, j, doc, FHIR_JSON) != 0)
         return -1;
-    char *text = jsonx_dumps(doc, &j->len);
-    j->body = text != NULL ? arena_strndup(req->arena, text, j->len) : NULL;
-    free(text);
-    if (j->body == NULL)
-        return -1;
-    return fhir_record(req, c->api->store, ev, j);
+    j->fhir = 1;
+    j->what = "the read of consents";
+    return audit_answer_when_recorded(req, c->api->store, ev, j);
 }
 
 static int fhir_read(struct http_request *req, void *ctx)

@@ -7,6 +7,7 @@
 
 #include "audit/actor.h"
 #include "audit/audit.h"
+#include "audit/held.h"
 #include "base/clock.h"
 #include "base/jsonx.h"
 #include "base/log.h"
@@ -20,46 +21,12 @@
 /* The profile a client reads here, as the audit trail names it. */
 #define PROFILE_TYPE "Patient"
 
+#define INSUFFICIENT_SCOPE "Bearer realm=\"cityos\", error=\"insufficient_scope\", scope=\"openid\""
+
 static int insufficient_scope(struct http_request *req, const char *detail)
 {
-    http_set_header(req, "WWW-Authenticate",
-                    "Bearer realm=\"cityos\", error=\"insufficient_scope\", scope=\"openid\"");
+    http_set_header(req, "WWW-Authenticate", INSUFFICIENT_SCOPE);
     http_problem(req, "forbidden", "%s", detail);
-    return 0;
-}
-
-/* ---- recording the read, then answering ---- */
-
-struct userinfo_job {
-    struct http_request *req;
-    int status;    /* of the record */
-    int permitted; /* the decision */
-    char *body;    /* the claims (in the arena) when permitted */
-    size_t len;
-};
-
-static void recorded(int status, const struct err *e, void *ctx)
-{
-    struct userinfo_job *j = ctx;
-    j->status = status;
-    if (status != 0)
-        log_warn("a userinfo read could not be recorded: %s", e != NULL ? e->msg : "?");
-    http_request_resume(j->req);
-}
-
-static int answer(struct http_request *req, void *ctx)
-{
-    struct userinfo_job *j = ctx;
-    if (j->status != 0) {
-        http_set_header(req, "Retry-After", "1");
-        http_problem(req, "unavailable",
-                     "the access could not be recorded; nothing was handed out");
-        return 0;
-    }
-    if (!j->permitted)
-        return insufficient_scope(req, "the profile may not be read with this token");
-    http_set_header(req, "Cache-Control", "no-store");
-    http_respond(req, 200, "application/json", j->body, j->len);
     return 0;
 }
 
@@ -125,24 +92,23 @@ static int userinfo(struct http_request *req, void *ctx)
     struct consent_decision d;
     decide(api, &p, cat, &d);
 
-    struct userinfo_job *j = arena_zalloc(req->arena, sizeof *j);
+    struct audit_held *j = arena_zalloc(req->arena, sizeof *j);
     if (j == NULL)
         return -1;
-    j->req = req;
-    j->permitted = d.effect == CONSENT_PERMIT;
-    if (j->permitted) {
+    j->retry_after = 1;
+    j->what = "a userinfo read";
+    if (d.effect == CONSENT_PERMIT) {
         json_t *o = json_pack("{s:s}", "sub", p.subject_id);
-        if (o == NULL || id_claims_person(o, &person, &cs, api->issuer,
-                                          p.kind == ID_PRINCIPAL_PRACTITIONER) != 0) {
-            json_decref(o);
-            return -1;
-        }
-        char *text = jsonx_dumps(o, &j->len);
+        int bad = o == NULL ||
+                  id_claims_person(o, &person, &cs, api->issuer,
+                                   p.kind == ID_PRINCIPAL_PRACTITIONER) != 0 ||
+                  audit_held_json(req, j, o, "application/json") != 0;
         json_decref(o);
-        j->body = text != NULL ? arena_strndup(req->arena, text, j->len) : NULL;
-        free(text);
-        if (j->body == NULL)
+        if (bad)
             return -1;
+    } else {
+        j->deny = "the profile may not be read with this token";
+        j->deny_challenge = INSUFFICIENT_SCOPE;
     }
     struct audit_event ev = {0};
     if (audit_event_from_principal(&p, &ev, &e) != 0) {
@@ -155,17 +121,10 @@ static int userinfo(struct http_request *req, void *ctx)
     ev.resource_type = PROFILE_TYPE;
     ev.resource_id = p.subject_id;
     ev.category = consent_category_name(cat);
-    ev.decision = j->permitted ? AUDIT_PERMIT : AUDIT_DENY;
+    ev.decision = j->deny == NULL ? AUDIT_PERMIT : AUDIT_DENY;
     ev.decided_by = d.decided_by;
-    ev.reason = j->permitted ? NULL : d.reason;
-    http_request_suspend(req, answer, j);
-    rc = audit_record_async(api->store, &ev, recorded, j, &e);
-    if (rc != 0) {
-        log_warn("a userinfo read could not be queued for the audit trail: %s", e.msg);
-        j->status = rc;
-        http_request_resume(req);
-    }
-    return 0;
+    ev.reason = j->deny == NULL ? NULL : d.reason;
+    return audit_answer_when_recorded(req, api->store, &ev, j);
 }
 
 int oauth_userinfo_register(struct http_router *r, struct oauth_api *api)
