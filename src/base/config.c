@@ -2,6 +2,8 @@
  * --help is generated from the same rows, so documentation and parsing cannot drift apart. */
 #include "base/config.h"
 
+#include "base/utf8.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <stddef.h>
@@ -56,6 +58,24 @@ const struct config_option config_options[] = {
     {"seed", CONFIG_INT, "1", 0, 2147483647LL, NULL, "CITYOS_SEED",
      "seed of the demo town: the same seed gives the same names, dates and households", OPT(seed),
      CONFIG_CMD_DEMO, 0},
+    {"controller-name-ja", CONFIG_STRING, CONFIG_CONTROLLER_NAME_JA, 1, CONFIG_CONTROLLER_TEXT_MAX,
+     NULL, "CITYOS_CONTROLLER_NAME_JA",
+     "the personal-information controller (the city) in Japanese, as consent receipts name it",
+     OPT(controller_name_ja), CONFIG_CMD_SERVE, 0},
+    {"controller-name-en", CONFIG_STRING, CONFIG_CONTROLLER_NAME_EN, 1, CONFIG_CONTROLLER_TEXT_MAX,
+     NULL, "CITYOS_CONTROLLER_NAME_EN", "the controller's name in English (consent receipts)",
+     OPT(controller_name_en), CONFIG_CMD_SERVE, 0},
+    {"controller-address", CONFIG_STRING, CONFIG_CONTROLLER_ADDRESS, 1, CONFIG_CONTROLLER_TEXT_MAX,
+     NULL, "CITYOS_CONTROLLER_ADDRESS", "the controller's postal address, one line (receipts)",
+     OPT(controller_address), CONFIG_CMD_SERVE, 0},
+    {"controller-phone", CONFIG_STRING, CONFIG_CONTROLLER_PHONE, 1, 31, NULL,
+     "CITYOS_CONTROLLER_PHONE",
+     "the controller's telephone: + and country code, digits with hyphens or spaces (receipts)",
+     OPT(controller_phone), CONFIG_CMD_SERVE, 0},
+    {"controller-email", CONFIG_STRING, "", 0, CONFIG_CONTROLLER_EMAIL_MAX, NULL,
+     "CITYOS_CONTROLLER_EMAIL",
+     "the controller's privacy contact e-mail in receipts (empty: privacy@<issuer host>)",
+     OPT(controller_email), CONFIG_CMD_SERVE, 0},
     {NULL, CONFIG_STRING, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 
@@ -299,6 +319,94 @@ static int check_issuer(const char *iss, struct err *e)
     return 0;
 }
 
+/* A controller text: UTF-8, no control character, no space at either end (the table's row
+ * bounds its length and refuses it empty). */
+static int check_controller_text(const char *name, const char *v, struct err *e)
+{
+    size_t n = strlen(v);
+    if (!utf8_valid(v, n))
+        return err_set(e, ERR_INVALID, "--%s must be UTF-8", name);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if (ch < 0x20 || ch == 0x7f)
+            return err_set(e, ERR_INVALID, "--%s must not hold control characters", name);
+    }
+    if (n == 0 || v[0] == ' ' || v[n - 1] == ' ')
+        return err_set(e, ERR_INVALID, "--%s must not be empty or start or end with a space", name);
+    return 0;
+}
+
+/* "+", a country code and 4..14 more digits (E.164: at most 15), single hyphens or spaces
+ * between digits: "+81-242-39-1111". */
+static int check_phone(const char *v, struct err *e)
+{
+    int digits = 0, ok = v[0] == '+' && v[1] >= '1' && v[1] <= '9';
+    for (const char *p = v + 1; ok && *p != '\0'; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits++;
+        else if ((*p != '-' && *p != ' ') || p[-1] < '0' || p[-1] > '9' || p[1] < '0' || p[1] > '9')
+            ok = 0;
+    }
+    if (!ok || digits < 5 || digits > 15)
+        return err_set(e, ERR_INVALID,
+                       "--controller-phone must be + and the country code, then digits with "
+                       "single hyphens or spaces (e.g. +81-242-39-1111), not \"%.40s\"",
+                       v);
+    return 0;
+}
+
+/* local@domain: a dot-atom local part (RFC 5322, ASCII) of 1..64 characters, and a domain of
+ * at least two dot-separated labels of letters, digits and inner hyphens (1..63 each). */
+static int check_email(const char *v, struct err *e)
+{
+    static const char atext[] = "!#$%&'*+/=?^_`{|}~-";
+    const char *at = strchr(v, '@');
+    int ok = at != NULL && at != v && at - v <= 64 && strchr(at + 1, '@') == NULL;
+    for (const char *p = v; ok && p < at; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (ch == '.')
+            ok = p != v && p + 1 != at && p[1] != '.';
+        else
+            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 (ch != '\0' && strchr(atext, ch) != NULL);
+    }
+    int labels = 0;
+    const char *label = ok ? at + 1 : NULL;
+    while (ok) {
+        size_t n = strcspn(label, ".");
+        ok = n >= 1 && n <= 63 && label[0] != '-' && label[n - 1] != '-';
+        for (size_t i = 0; ok && i < n; i++) {
+            unsigned char ch = (unsigned char)label[i];
+            ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                 ch == '-';
+        }
+        labels++;
+        if (label[n] == '\0')
+            break;
+        label += n + 1;
+    }
+    if (!ok || labels < 2)
+        return err_set(e, ERR_INVALID,
+                       "--controller-email must be an address like privacy@city.example.jp, "
+                       "not \"%.60s\"",
+                       v);
+    return 0;
+}
+
+static int check_controller(const struct config *c, struct err *e)
+{
+    int rc = check_controller_text("controller-name-ja", c->controller_name_ja, e);
+    if (rc == 0)
+        rc = check_controller_text("controller-name-en", c->controller_name_en, e);
+    if (rc == 0)
+        rc = check_controller_text("controller-address", c->controller_address, e);
+    if (rc == 0)
+        rc = check_phone(c->controller_phone, e);
+    if (rc == 0 && c->controller_email[0] != '\0')
+        rc = check_email(c->controller_email, e);
+    return rc;
+}
+
 int config_load(struct config *c, unsigned command, int argc, char **argv, FILE *out, struct err *e)
 {
     for (int i = 0; i < argc; i++) {
@@ -326,6 +434,8 @@ int config_load(struct config *c, unsigned command, int argc, char **argv, FILE 
     if (c->admin_token[0] != '\0' && strlen(c->admin_token) < 32)
         return err_set(e, ERR_INVALID, "--admin-token must have at least 32 characters");
     if ((command & CONFIG_CMD_SERVE) != 0 && (rc = check_issuer(c->issuer, e)) != 0)
+        return rc;
+    if ((command & CONFIG_CMD_SERVE) != 0 && (rc = check_controller(c, e)) != 0)
         return rc;
     return 0;
 }

@@ -29,7 +29,21 @@ struct config {
     long long checkpoint_interval; /* seconds; 0: none while serving */
     long long people;              /* demo: generated citizens besides the cast */
     long long seed;                /* demo: seed of the town's generator */
+    /* the personal-information controller named in consent receipts (the city) */
+    char controller_name_ja[CONFIG_STR_MAX];
+    char controller_name_en[CONFIG_STR_MAX];
+    char controller_address[CONFIG_STR_MAX]; /* postal address, one line */
+    char controller_phone[32];
+    char controller_email[CONFIG_STR_MAX]; /* "": privacy@<issuer host> */
 };
+
+/* Defaults of the controller options (also what a consent_api without them falls back to). */
+#define CONFIG_CONTROLLER_NAME_JA   "会津若松市"
+#define CONFIG_CONTROLLER_NAME_EN   "Aizuwakamatsu City"
+#define CONFIG_CONTROLLER_ADDRESS   "〒965-8601 福島県会津若松市東栄町3番46号"
+#define CONFIG_CONTROLLER_PHONE     "+81-242-39-1111"
+#define CONFIG_CONTROLLER_TEXT_MAX  200 /* bytes of a name or the address */
+#define CONFIG_CONTROLLER_EMAIL_MAX 254 /* RFC 5321 path limit */
 
 enum config_type { CONFIG_STRING, CONFIG_INT, CONFIG_SIZE, CONFIG_SECONDS, CONFIG_ENUM };
 
@@ -60,8 +74,11 @@ void config_defaults(struct config *c);
 
 /* Loads defaults, the config file (from --config or CITYOS_CONFIG, if any), the environment,
  * then the flags in argv[0..argc) for subcommand `command` (a CONFIG_CMD_* bit). A flag is
- * --name=value or --name value. Returns 0, 1 when --help was asked (help is printed to out), or
- * ERR_INVALID with e naming the offending option, source and bound. */
+ * --name=value or --name value. For serve, the values are then checked together: the issuer
+ * URL, and the controller-* options (UTF-8 without control characters or edge spaces, the
+ * phone as +digits with hyphens or spaces, the e-mail as local@domain). Returns 0, 1 when --help
+ * was asked (help is printed to out), or ERR_INVALID with e naming the offending option, source and
+ * bound. */
 int config_load(struct config *c, unsigned command, int argc, char **argv, FILE *out,
                 struct err *e);
 

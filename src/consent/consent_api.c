@@ -11,6 +11,7 @@
 #include "audit/actor.h"
 #include "audit/held.h"
 #include "base/clock.h"
+#include "base/config.h"
 #include "base/jsonx.h"
 #include "base/log.h"
 #include "consent/consent.h"
@@ -152,13 +153,6 @@ static void answer_error(struct http_request *req, int rc, const struct err *e)
 
 /* ---- receipts ---- */
 
-/* The controller every receipt names: the city. The postal address and telephone are the city
- * hall's; contact, e-mail and web address follow the issuer (docs/internals/consent-receipts.md:
- * to become configuration options). */
-#define CITY_NAME    "会津若松市 / Aizuwakamatsu City"
-#define CITY_ADDRESS "〒965-8601 福島県会津若松市東栄町3番46号"
-#define CITY_PHONE   "+81-242-39-1111"
-
 /* What a receipt is made from: the change and the purpose version it is about. */
 struct receipt_src {
     enum consent_receipt_action action;
@@ -182,6 +176,12 @@ static const char *collection_method(enum consent_channel c)
     default:
         return "portal";
     }
+}
+
+/* text, or dflt when it is NULL or empty. */
+static const char *or_default(const char *text, const char *dflt)
+{
+    return text != NULL && text[0] != '\0' ? text : dflt;
 }
 
 /* The host of an http(s) URL, into buf ("" when there is none). */
@@ -210,7 +210,13 @@ static int make_receipt(struct http_request *req, struct call *c, const struct r
     char host[256];
     char *policy = arena_printf(a, "%s/api/v1/purposes", api->issuer);
     char *jwks = arena_printf(a, "%s/.well-known/jwks.json", api->issuer);
-    char *email = arena_printf(a, "privacy@%s", url_host(api->issuer, host, sizeof host));
+    /* the controller: the city, as configured (options controller-*, docs/operations.md) */
+    const char *name_ja = or_default(api->controller_name_ja, CONFIG_CONTROLLER_NAME_JA);
+    const char *name_en = or_default(api->controller_name_en, CONFIG_CONTROLLER_NAME_EN);
+    char *name = arena_printf(a, "%s / %s", name_ja, name_en);
+    char *email = api->controller_email != NULL && api->controller_email[0] != '\0'
+                      ? arena_strdup(a, api->controller_email)
+                      : arena_printf(a, "privacy@%s", url_host(api->issuer, host, sizeof host));
     char *pcat = arena_printf(a, "%s@%lld", pu->code, (long long)pu->version);
     char *until = NULL;
     if (src->valid_until_ms > 0) {
@@ -238,8 +244,8 @@ static int make_receipt(struct http_request *req, struct call *c, const struct r
         third = strlen(pu->recipients) <= CONSENT_RECEIPT_TEXT_MAX / 2
                     ? arena_printf(a, "every recipient registered for %s: %s", pcat, pu->recipients)
                     : arena_printf(a, "every recipient registered for %s (see policyUrl)", pcat);
-    if (policy == NULL || jwks == NULL || email == NULL || pcat == NULL || until == NULL ||
-        (src->recipient_kind != CONSENT_TO_PURPOSE && third == NULL))
+    if (policy == NULL || jwks == NULL || name == NULL || email == NULL || pcat == NULL ||
+        until == NULL || (src->recipient_kind != CONSENT_TO_PURPOSE && third == NULL))
         return -1;
     const char *const pcats[] = {pcat};
     static const char *const spi_health[] = {"health"}, *const spi_genome[] = {"health", "genome"};
@@ -261,11 +267,11 @@ static int make_receipt(struct http_request *req, struct call *c, const struct r
         .n_purposes = 1,
     };
     struct consent_receipt_controller city = {
-        .name = CITY_NAME,
+        .name = name,
         .contact = api->issuer,
-        .address = CITY_ADDRESS,
+        .address = or_default(api->controller_address, CONFIG_CONTROLLER_ADDRESS),
         .email = email,
-        .phone = CITY_PHONE,
+        .phone = or_default(api->controller_phone, CONFIG_CONTROLLER_PHONE),
         .url = api->issuer,
     };
     consent_receipt_new_id(receipt_id);
@@ -320,9 +326,60 @@ struct pending {
     char receipt_id[CONSENT_RECEIPT_ID_LEN + 1];
 };
 
-/* A grant or withdrawal gets its signed receipt before it is queued (the consent's id is made
- * here for a grant), and the write stores it in the same transaction. Narrowing and re-consent
- * have none yet (receipt.h knows grant and withdraw). Returns 1 (go on), 0 (answer set), -1. */
+/* A re-consent's receipt: the inbox item (open, the citizen's), the consent it moves (active),
+ * and the scope after the move, computed as the write will (consent.c, reconsent_fn): the
+ * categories asked for, or the old ones plus those the new version added, within the new
+ * version. The evidence must be the new version's explanation, so an item moved to a later
+ * version in between makes the write refuse rather than contradict the receipt. */
+static int reconsent_source(struct http_request *req, struct consent_write *w,
+                            struct consent_record *rec, struct consent_purpose *pu,
+                            struct receipt_src *src, struct err *e)
+{
+    struct consent_inbox_item *items;
+    size_t n;
+    int rc = consent_inbox_list(w->store, w->subject_id, 0, req->arena, &items, &n, e);
+    if (rc != 0)
+        return rc;
+    const struct consent_inbox_item *it = NULL;
+    for (size_t i = 0; it == NULL && i < n; i++)
+        if (strcmp(items[i].id, w->item_id) == 0 && strcmp(items[i].kind, "reconsent") == 0)
+            it = &items[i];
+    if (it == NULL || it->consent_id == NULL)
+        return err_set(e, ERR_NOTFOUND, "item: no such re-consent item of this citizen");
+    if (it->resolved_ms != 0)
+        return err_set(e, ERR_CONFLICT, "item: already resolved");
+    if ((rc = consent_get(w->store, w->subject_id, it->consent_id, rec, req->arena, e)) != 0)
+        return rc == ERR_NOTFOUND ? err_set(e, ERR_INTERNAL, "item: its consent is missing") : rc;
+    if (rec->withdrawn)
+        return err_set(e, ERR_CONFLICT, "consent: already withdrawn");
+    struct consent_purpose old;
+    rc =
+        consent_purpose_get(w->store, rec->purpose_code, rec->purpose_version, &old, req->arena, e);
+    if (rc == 0)
+        rc = consent_purpose_get(w->store, rec->purpose_code, it->to_version, pu, req->arena, e);
+    if (rc != 0)
+        return rc == ERR_NOTFOUND
+                   ? err_set(e, ERR_INTERNAL, "consent: its purpose version is missing")
+                   : rc;
+    if (strcmp(pu->explanation_hash, w->evidence.explanation_hash) != 0)
+        return err_set(e, ERR_INVALID,
+                       "evidence.explanation_hash: not the explanation of the new version");
+    consent_cats cats = w->cats ? w->cats : ((rec->cats | (pu->cats & ~old.cats)) & pu->cats);
+    if (cats & ~pu->cats)
+        return err_set(e, ERR_INVALID, "categories: the purpose does not cover them all");
+    if (cats == 0)
+        return err_set(e, ERR_INVALID,
+                       "categories: the new version covers none of them; "
+                       "withdraw instead");
+    src->cats = cats;
+    return 0;
+}
+
+/* Every change gets its signed receipt before it is queued (the consent's id is made here for
+ * a grant), and the write stores it in the same transaction. A receipt describes the consent
+ * as it stands after the change; for a narrowing, re-consent or withdrawal it is made from the
+ * consent as read now, and the write refuses with 409 (nothing stored) when the consent changed
+ * in between (receipt_basis_ms). Returns 1 (go on), 0 (answer set), -1. */
 static int prepare_receipt(struct http_request *req, struct pending *p)
 {
     struct consent_write *w = &p->w;
@@ -344,25 +401,36 @@ static int prepare_receipt(struct http_request *req, struct pending *p)
             consent_purpose_get(w->store, w->purpose_code, w->purpose_version, &pu, req->arena, &e);
         if (rc == ERR_NOTFOUND) /* as the write would answer */
             rc = err_set(&e, ERR_NOTFOUND, "purpose: no such purpose version");
-    } else if (w->op == CONSENT_OP_WITHDRAW) {
+    } else if (w->op == CONSENT_OP_RECONSENT) {
+        rc = reconsent_source(req, w, &rec, &pu, &src, &e);
+        if (rc == 0) {
+            src.action = CONSENT_RECEIPT_RECONSENT;
+            src.consent_id = rec.id;
+            src.recipient_kind = rec.recipient_kind;
+            src.recipient_id = rec.recipient_id;
+            src.valid_until_ms = rec.valid_until_ms;
+            w->receipt_basis_ms = rec.updated_ms;
+        }
+    } else { /* narrowing, withdrawal: the consent as it stands */
         rc = consent_get(w->store, w->subject_id, w->consent_id, &rec, req->arena, &e);
         if (rc == 0 && rec.withdrawn)
             rc = err_set(&e, ERR_CONFLICT, "consent: already withdrawn");
         if (rc == 0) {
-            src.action = CONSENT_RECEIPT_WITHDRAW;
+            int narrow = w->op == CONSENT_OP_NARROW;
+            src.action = narrow ? CONSENT_RECEIPT_NARROW : CONSENT_RECEIPT_WITHDRAW;
             src.consent_id = rec.id;
             src.recipient_kind = rec.recipient_kind;
             src.recipient_id = rec.recipient_id;
-            src.cats = rec.cats;
-            src.valid_until_ms = rec.valid_until_ms;
+            /* a narrowing: the scope after it (0 in the body: unchanged), as narrow_fn sets it */
+            src.cats = narrow && w->cats != 0 ? w->cats : rec.cats;
+            src.valid_until_ms =
+                narrow && w->valid_until_ms != 0 ? w->valid_until_ms : rec.valid_until_ms;
             w->receipt_basis_ms = rec.updated_ms;
             rc = consent_purpose_get(w->store, rec.purpose_code, rec.purpose_version, &pu,
                                      req->arena, &e);
             if (rc == ERR_NOTFOUND)
                 rc = err_set(&e, ERR_INTERNAL, "consent: its purpose version is missing");
         }
-    } else {
-        return 1;
     }
     if (rc != 0) {
         answer_error(req, rc, &e);
@@ -799,6 +867,22 @@ static int fhir_begin(struct http_request *req, struct consent_api *api, const c
     return 1;
 }
 
+/* The categories rec's purpose version covers, into *out: what the Consent resource shows as
+ * nested deny provisions when the citizen granted fewer. Returns 0 or the store's error. */
+static int purpose_cats_of(struct http_request *req, struct store *s,
+                           const struct consent_record *rec, consent_cats *out)
+{
+    struct consent_purpose pu;
+    struct err e = {0};
+    int rc = consent_purpose_get(s, rec->purpose_code, rec->purpose_version, &pu, req->arena, &e);
+    if (rc != 0) {
+        log_error("consent %s: its purpose version: %s", rec->id, e.msg);
+        return rc;
+    }
+    *out = pu.cats;
+    return 0;
+}
+
 /* The resource or Bundle doc (a new reference, consumed), recorded then answered. */
 static int fhir_send(struct http_request *req, struct fhir_call *c, json_t *doc,
                      struct audit_event *ev)
@@ -833,7 +917,12 @@ static int fhir_read(struct http_request *req, void *ctx)
         fhir_outcome(req, 503, "transient", "the consents cannot be read; try again");
         return 0;
     }
-    json_t *res = consent_fhir_resource(&rec, &e);
+    consent_cats covered = 0;
+    if (purpose_cats_of(req, c.api->store, &rec, &covered) != 0) {
+        fhir_outcome(req, 503, "transient", "the consents cannot be read; try again");
+        return 0;
+    }
+    json_t *res = consent_fhir_resource(&rec, covered, &e);
     if (res == NULL)
         return -1;
     struct audit_event ev;
@@ -890,8 +979,17 @@ static int fhir_search(struct http_request *req, void *ctx)
             json_decref(entries);
         return -1;
     }
+    consent_cats covered = 0;
     for (size_t i = 0; i < n; i++) {
-        json_t *res = consent_fhir_resource(&list[i], &e);
+        /* consecutive consents often share a purpose version: read it once for them */
+        int same = i > 0 && list[i].purpose_version == list[i - 1].purpose_version &&
+                   strcmp(list[i].purpose_code, list[i - 1].purpose_code) == 0;
+        if (!same && purpose_cats_of(req, c.api->store, &list[i], &covered) != 0) {
+            json_decref(bundle);
+            fhir_outcome(req, 503, "transient", "the consents cannot be read; try again");
+            return 0;
+        }
+        json_t *res = consent_fhir_resource(&list[i], covered, &e);
         char *full = arena_printf(req->arena, "%s" FHIR_CONSENT "/%s", base, list[i].id);
         if (res == NULL || full == NULL ||
             json_array_append_new(entries, json_pack("{s:s, s:o, s:{s:s}}", "fullUrl", full,

@@ -7,7 +7,7 @@
  *   PATCH  /api/v1/me/consents/{id}               narrow it
  *   DELETE /api/v1/me/consents/{id}               withdraw it (evidence in the body); also
  *   POST   /api/v1/me/consents/{id}/withdraw        as a POST for clients that cannot DELETE
- *   GET    /api/v1/me/consents/{id}/receipts      the signed receipts of its grant and withdrawal
+ *   GET    /api/v1/me/consents/{id}/receipts      the signed receipts of each of its changes
  *   GET    /fhir/Consent/{id}                     the same consents as FHIR R4 Consent
  *   GET    /fhir/Consent?patient=Patient/<id>       resources (reads recorded on the trail)
  *   GET    /api/v1/me/inbox                       re-consent requests and break-glass notices
@@ -23,6 +23,10 @@
 struct consent_api {
     struct store *store;
     const char *issuer; /* the city's public base URL: receipts' iss, policy and JWKS URLs */
+    /* the controller every receipt names (options controller-*, src/base/config.c); NULL or
+     * "": the option's default; email NULL or "": privacy@<issuer host> */
+    const char *controller_name_ja, *controller_name_en, *controller_address, *controller_phone,
+        *controller_email;
 };
 
 /* Registers the routes. api must outlive the router. The decision index is the process-wide

@@ -48,7 +48,32 @@ static json_t *actor_of(const struct consent_record *rec, const char *purpose)
     return json_pack("{s:o, s:o}", "role", concept(SYS_PART, "IRCP"), "reference", who);
 }
 
-json_t *consent_fhir_resource(const struct consent_record *rec, struct err *e)
+/* One class Coding: urn:cityos:category|<category>. */
+static json_t *category_coding(int cat)
+{
+    return json_pack("{s:s, s:s}", "system", CONSENT_FHIR_SYS_CAT, "code",
+                     consent_category_name((enum consent_category)cat));
+}
+
+/* The exceptions to the permit: one provision {type deny, class [category]} per category the
+ * purpose version covers and the citizen left out. NULL: out of memory. An empty array when
+ * there are none (the caller leaves the member out). */
+static json_t *deny_provisions(consent_cats granted, consent_cats covered)
+{
+    json_t *a = json_array();
+    for (int i = 0; a != NULL && i < CONSENT_CAT_COUNT; i++) {
+        if (!(covered & (1u << i)) || (granted & (1u << i)))
+            continue;
+        if (json_array_append_new(
+                a, json_pack("{s:s, s:[o]}", "type", "deny", "class", category_coding(i))) != 0) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
+json_t *consent_fhir_resource(const struct consent_record *rec, consent_cats covered, struct err *e)
 {
     if (rec->recipient_kind != CONSENT_TO_PURPOSE && rec->recipient_id == NULL) {
         err_set(e, ERR_INVALID, "consent: a recipient without an id");
@@ -72,13 +97,19 @@ json_t *consent_fhir_resource(const struct consent_record *rec, struct err *e)
         json_array_append_new(actions, concept(SYS_ACTION, "correct"));
     for (int i = 0; classes != NULL && i < CONSENT_CAT_COUNT; i++)
         if (rec->cats & (1u << i))
-            json_array_append_new(classes,
-                                  json_pack("{s:s, s:s}", "system", CONSENT_FHIR_SYS_CAT, "code",
-                                            consent_category_name((enum consent_category)i)));
+            json_array_append_new(classes, category_coding(i));
     json_t *provision =
         json_pack("{s:s, s:o, s:[o], s:o, s:[{s:s, s:s}], s:o}", "type", "permit", "period", period,
                   "actor", actor_of(rec, purpose), "action", actions, "purpose", "system",
                   CONSENT_FHIR_SYS_PURPOSE, "code", rec->purpose_code, "class", classes);
+    /* provision.provision: the exceptions, so a reader sees what was left out */
+    json_t *denies = deny_provisions(rec->cats, covered);
+    if (denies == NULL || (provision != NULL && json_array_size(denies) > 0 &&
+                           json_object_set(provision, "provision", denies) != 0)) {
+        json_decref(provision); /* no half resource */
+        provision = NULL;
+    }
+    json_decref(denies);
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:o, s:[o], s:o, s:s, s:[o], s:[{s:s}], s:o, s:[{s:s}], s:o}",
         "resourceType", "Consent", "id", rec->id, "status", rec->withdrawn ? "inactive" : "active",

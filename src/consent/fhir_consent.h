@@ -19,8 +19,12 @@
  * urn:cityos:purpose:<code>@<version>, and one provision of type permit with its period,
  * actor (role IRCP: Organization/<id>, Device/<id> for a client, Patient/<id> for a person, or
  * the identifier of "every recipient registered for <code>@<version>"), action (access for
- * read, correct for write), purpose and class (the categories). Returns a new reference, or
+ * read, correct for write), purpose and class (the categories granted). covered is what the
+ * consent's purpose version covers: each category of it the citizen did not grant (a narrowed
+ * or partial consent) is an explicit exception, a nested provision {type deny, class: that
+ * category}, in canonical order; covered 0 (unknown) adds none. Returns a new reference, or
  * NULL with e (ERR_INVALID for a record that cannot be mapped, ERR_NOMEM). */
-json_t *consent_fhir_resource(const struct consent_record *rec, struct err *e);
+json_t *consent_fhir_resource(const struct consent_record *rec, consent_cats covered,
+                              struct err *e);
 
 #endif

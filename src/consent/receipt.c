@@ -1,5 +1,6 @@
-/* receipt.c - consent receipts: the Kantara v1.1 payload of a grant or withdrawal, checked and
- * built in one place, signed as a compact JWS with the server's Ed25519 key. */
+/* receipt.c - consent receipts: the Kantara v1.1 payload of a consent change (grant, narrowing,
+ * re-consent, withdrawal), checked and built in one place, signed as a compact JWS with the
+ * server's Ed25519 key. */
 #include "consent/receipt.h"
 
 #include <sodium.h>
@@ -23,7 +24,17 @@ void consent_receipt_new_id(char out[CONSENT_RECEIPT_ID_LEN + 1])
 
 const char *consent_receipt_action_name(enum consent_receipt_action a)
 {
-    return a == CONSENT_RECEIPT_WITHDRAW ? "withdraw" : "grant";
+    switch (a) {
+    case CONSENT_RECEIPT_GRANT:
+        return "grant";
+    case CONSENT_RECEIPT_WITHDRAW:
+        return "withdraw";
+    case CONSENT_RECEIPT_NARROW:
+        return "narrow";
+    case CONSENT_RECEIPT_RECONSENT:
+        return "reconsent";
+    }
+    return NULL;
 }
 
 /* A checked text as a JSON string into o[key]; required says whether NULL/"" is an error. */
@@ -201,8 +212,8 @@ json_t *consent_receipt_payload(const struct consent_receipt_in *in, const char 
         err_set(e, ERR_INVALID, "receipt: consentTimestamp is required");
         return NULL;
     }
-    if (in->action != CONSENT_RECEIPT_GRANT && in->action != CONSENT_RECEIPT_WITHDRAW) {
-        err_set(e, ERR_INVALID, "receipt: action must be grant or withdraw");
+    if (consent_receipt_action_name(in->action) == NULL) {
+        err_set(e, ERR_INVALID, "receipt: action must be grant, withdraw, narrow or reconsent");
         return NULL;
     }
     int64_t iat_ms = in->issued_ms > 0 ? in->issued_ms : in->consent_ms;

@@ -1,7 +1,7 @@
-/* receipt.h - consent receipts: a signed record, given to the citizen, of each grant and
- * withdrawal, with the fields of the Kantara Consent Receipt Specification v1.1 (which ISO/IEC
- * TS 27560 builds on), as a compact JWS (EdDSA) verifiable with the city's published JWKS
- * (docs/internals/consent-receipts.md). */
+/* receipt.h - consent receipts: a signed record, given to the citizen, of each change of a
+ * consent (grant, narrowing, re-consent, withdrawal), with the fields of the Kantara Consent
+ * Receipt Specification v1.1 (which ISO/IEC TS 27560 builds on), as a compact JWS (EdDSA)
+ * verifiable with the city's published JWKS (docs/internals/consent-receipts.md). */
 #ifndef COS_CONSENT_RECEIPT_H
 #define COS_CONSENT_RECEIPT_H
 
@@ -19,7 +19,14 @@ struct id_jose_key;
 #define CONSENT_RECEIPT_TEXT_MAX     2048 /* bytes of any one text field */
 #define CONSENT_RECEIPT_LIST_MAX     32   /* items in any one list */
 
-enum consent_receipt_action { CONSENT_RECEIPT_GRANT, CONSENT_RECEIPT_WITHDRAW };
+/* What the receipt records. For a narrowing and a re-consent the receipt describes the consent
+ * as it stands after the change (categories, period, purpose version now in force). */
+enum consent_receipt_action {
+    CONSENT_RECEIPT_GRANT,
+    CONSENT_RECEIPT_WITHDRAW,
+    CONSENT_RECEIPT_NARROW,    /* fewer categories or actions, or a shorter period */
+    CONSENT_RECEIPT_RECONSENT, /* moved to a new purpose version from the inbox */
+};
 
 /* One purpose of a service (Kantara 4.5.2). Text is UTF-8. */
 struct consent_receipt_purpose {
@@ -57,7 +64,7 @@ struct consent_receipt_controller {
 struct consent_receipt_in {
     const char *receipt_id; /* required: consent_receipt_new_id(); also the JWT "jti" */
     enum consent_receipt_action action;
-    int64_t consent_ms;            /* when "agree" (or "withdraw") was pressed, Unix ms */
+    int64_t consent_ms;            /* when "agree" (or "withdraw", "narrow") was pressed, Unix ms */
     int64_t issued_ms;             /* when the receipt is made ("iat"); 0: consent_ms */
     const char *collection_method; /* required: "portal", "app", "in person by proxy" ... */
     const char *language;          /* required: BCP 47 of the text shown: "ja", "en" */
@@ -71,7 +78,7 @@ struct consent_receipt_in {
     size_t n_spi_cat;
     const char *issuer;              /* required: the city's issuer URL ("iss") */
     const char *jwks_url;            /* required: where the verifying key is published */
-    const char *consent_id;          /* required: the consent granted or withdrawn */
+    const char *consent_id;          /* required: the consent changed */
     const char *explanation_version; /* required: the explanation shown ... */
     const char *explanation_hash;    /* ... and its hash (as the consent's evidence keeps it) */
 };
@@ -79,7 +86,8 @@ struct consent_receipt_in {
 /* Writes a new random receipt id (UUID version 4, lower-case hex) and a NUL into out. */
 void consent_receipt_new_id(char out[CONSENT_RECEIPT_ID_LEN + 1]);
 
-/* "grant" or "withdraw". */
+/* "grant", "withdraw", "narrow" or "reconsent" (the names the consent_receipt table admits);
+ * NULL for a value outside the enum. */
 const char *consent_receipt_action_name(enum consent_receipt_action a);
 
 /* Checks in and builds the receipt's JSON payload, naming the verifying key as

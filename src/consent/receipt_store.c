@@ -21,6 +21,26 @@ int consent_receipt_check_basis(struct store_tx *tx, const struct consent_write 
     return err_set(e, ERR_CONFLICT, "consent: changed while its receipt was being made; try again");
 }
 
+/* A re-consent names its consent through the inbox item, so its basis cannot be checked before
+ * the change as a narrowing's is: after it, the consent's previous history event (every change
+ * writes one, at the updated_ms it sets) must be the state the receipt was made from. */
+static int check_reconsent_basis(struct store_tx *tx, const struct consent_write *w, struct err *e)
+{
+    int64_t before = -1;
+    struct store_value v[] = {STORE_TEXT_V(w->id), STORE_TEXT_V(w->subject_id),
+                              STORE_TEXT_V(w->id)};
+    int rc = store_tx_query(tx,
+                            "SELECT at_ms FROM consent_event WHERE consent_id = ? AND "
+                            "subject_id = ? AND seq = (SELECT MAX(seq) - 1 FROM consent_event "
+                            "WHERE consent_id = ?)",
+                            v, 3, consent__read_int, &before, e);
+    if (rc != 0)
+        return rc;
+    if (before == w->receipt_basis_ms)
+        return 0;
+    return err_set(e, ERR_CONFLICT, "consent: changed while its receipt was being made; try again");
+}
+
 int consent_receipt_insert(struct store_tx *tx, const struct consent_write *w, struct err *e)
 {
     if (w->receipt_jws == NULL)
@@ -29,6 +49,11 @@ int consent_receipt_insert(struct store_tx *tx, const struct consent_write *w, s
         return err_set(e, ERR_INVALID, "receipt: the id is not a UUID");
     if ((unsigned)w->op > CONSENT_OP_RECONSENT)
         return err_set(e, ERR_INVALID, "op: unknown");
+    if (w->op == CONSENT_OP_RECONSENT && w->receipt_basis_ms != 0) {
+        int rc = check_reconsent_basis(tx, w, e);
+        if (rc != 0)
+            return rc;
+    }
     struct store_value v[] = {STORE_TEXT_V(w->receipt_id),  STORE_TEXT_V(w->id),
                               STORE_TEXT_V(w->subject_id),  STORE_TEXT_V(op_names[w->op]),
                               STORE_TEXT_V(w->receipt_jws), STORE_INT_V(w->now_ms)};

@@ -122,6 +122,97 @@ static void bad_sources_are_named(void **state)
     unlink(path);
 }
 
+/* config_load for serve with one flag; 0 or the error (message in e). */
+static int serve_with(const char *flag, struct config *c, struct err *e)
+{
+    char a0[512];
+    snprintf(a0, sizeof a0, "%s", flag);
+    char *argv[] = {a0};
+    return config_load(c, CONFIG_CMD_SERVE, 1, argv, stdout, e);
+}
+
+static void controller_options_are_read_and_checked(void **state)
+{
+    (void)state;
+    clear_env();
+    struct config c;
+    struct err e = {0};
+    /* the defaults: the city of Aizuwakamatsu; no e-mail (the issuer's host is used) */
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 0, NULL, stdout, &e), 0);
+    assert_string_equal(c.controller_name_ja, "会津若松市");
+    assert_string_equal(c.controller_name_en, "Aizuwakamatsu City");
+    assert_string_equal(c.controller_phone, "+81-242-39-1111");
+    assert_non_null(strstr(c.controller_address, "会津若松市"));
+    assert_string_equal(c.controller_email, "");
+    /* from a file key, the environment and a flag */
+    char path[] = "/tmp/cityos-config-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char ini[] = "[cityos]\ncontroller_name_en = Test City\ncontroller-phone = +81 3 1234 "
+                       "5678\n";
+    assert_int_equal(write(fd, ini, sizeof ini - 1), (ssize_t)(sizeof ini - 1));
+    close(fd);
+    setenv("CITYOS_CONTROLLER_NAME_JA", "試験市", 1);
+    char a0[] = "--config", a2[] = "--controller-email=Privacy.Office+cr@city.example.jp";
+    char *argv[] = {a0, path, a2};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 3, argv, stdout, &e), 0);
+    assert_string_equal(c.controller_name_en, "Test City");
+    assert_string_equal(c.controller_phone, "+81 3 1234 5678");
+    assert_string_equal(c.controller_name_ja, "試験市");
+    assert_string_equal(c.controller_email, "Privacy.Office+cr@city.example.jp");
+    clear_env();
+    unlink(path);
+    /* refusals, each naming its option */
+    static const struct {
+        const char *flag, *option;
+    } bad[] = {
+        {"--controller-name-ja=", "controller-name-ja"},
+        {"--controller-name-en= Test City", "controller-name-en"},
+        {"--controller-name-en=Test City ", "controller-name-en"},
+        {"--controller-name-en=Test\tCity", "controller-name-en"},
+        {"--controller-name-ja=\xe4\xbc", "controller-name-ja"}, /* cut UTF-8 */
+        {"--controller-address=\x7f", "controller-address"},
+        {"--controller-phone=0242-39-1111", "controller-phone"},
+        {"--controller-phone=+81--242", "controller-phone"},
+        {"--controller-phone=+81-242-", "controller-phone"},
+        {"--controller-phone=+0-242-39-1111", "controller-phone"},
+        {"--controller-phone=+81-2", "controller-phone"},
+        {"--controller-phone=+1234567890123456", "controller-phone"},
+        {"--controller-phone=+81-242-39-1111 ext 2", "controller-phone"},
+        {"--controller-email=privacy", "controller-email"},
+        {"--controller-email=@city.example.jp", "controller-email"},
+        {"--controller-email=privacy@localhost", "controller-email"},
+        {"--controller-email=privacy@@city.example.jp", "controller-email"},
+        {"--controller-email=a@b@city.example.jp", "controller-email"},
+        {"--controller-email=.privacy@city.example.jp", "controller-email"},
+        {"--controller-email=pri..vacy@city.example.jp", "controller-email"},
+        {"--controller-email=privacy@-city.example.jp", "controller-email"},
+        {"--controller-email=privacy@city..example.jp", "controller-email"},
+        {"--controller-email=privacy@city.example.jp.", "controller-email"},
+        {"--controller-email=pri vacy@city.example.jp", "controller-email"},
+        {"--controller-email=プライバシー@city.example.jp", "controller-email"},
+        {"--controller-email=privacy@city_hall.example.jp", "controller-email"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        e = (struct err){0};
+        if (serve_with(bad[i].flag, &c, &e) != ERR_INVALID)
+            fail_msg("accepted: %s", bad[i].flag);
+        if (strstr(e.msg, bad[i].option) == NULL)
+            fail_msg("%s: %s", bad[i].flag, e.msg);
+    }
+    /* too long: the table's bound */
+    char long_name[300];
+    memset(long_name, 'a', sizeof long_name);
+    memcpy(long_name, "--controller-name-en=", 21);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(serve_with(long_name, &c, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "longer than 200"));
+    /* other commands do not take them */
+    char m0[] = "--controller-phone=+81-3-1234-5678";
+    char *argv2[] = {m0};
+    assert_int_equal(config_load(&c, CONFIG_CMD_MIGRATE, 1, argv2, stdout, &e), ERR_INVALID);
+}
+
 static void help_lists_every_option_of_the_command(void **state)
 {
     (void)state;
@@ -149,6 +240,7 @@ int main(void)
         cmocka_unit_test(values_are_checked_against_bounds),
         cmocka_unit_test(flag_beats_env_beats_file),
         cmocka_unit_test(bad_sources_are_named),
+        cmocka_unit_test(controller_options_are_read_and_checked),
         cmocka_unit_test(help_lists_every_option_of_the_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
-/* test_receipt.c - consent receipts: a grant and a withdrawal signed and verified against the
- * key (and refused by another), every Kantara v1.1 field present and exact, the golden payload,
- * and refusals of incomplete input. */
+/* test_receipt.c - consent receipts: a grant, a withdrawal, a narrowing and a re-consent signed
+ * and verified against the key (and refused by another), every Kantara v1.1 field present and
+ * exact, the golden payload, and refusals of incomplete input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -185,6 +185,55 @@ static void a_withdrawal_says_so(void **state)
     free(jws);
 }
 
+/* A narrowing and a re-consent name their action; the rest of the payload is what the caller
+ * says the consent is after the change (here: one category left, a new purpose version). */
+static void a_narrowing_and_a_re_consent_say_so(void **state)
+{
+    (void)state;
+    struct id_jose_key k;
+    key_of(&k, 7);
+    static const char *const left[] = {"vitals"};
+    static const char *const v4[] = {"homedoctor@4"};
+    static const struct {
+        enum consent_receipt_action action;
+        const char *name, *pcat;
+        const char *const *pcats, *const *cats;
+    } cases[] = {
+        {CONSENT_RECEIPT_NARROW, "narrow", "homedoctor@3", purpose_cats, left},
+        {CONSENT_RECEIPT_RECONSENT, "reconsent", "homedoctor@4", v4, left},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct consent_receipt_in in = input();
+        struct consent_receipt_purpose p = purposes[0];
+        p.purpose_category = cases[i].pcats;
+        p.pii_category = cases[i].cats;
+        p.n_pii_category = 1;
+        struct consent_receipt_service svc = {services[0].service, &p, 1};
+        in.services = &svc;
+        in.action = cases[i].action;
+        in.explanation_version = cases[i].pcat;
+        struct err e = {0};
+        char *jws = consent_receipt_make(&in, &k, &e);
+        assert_non_null(jws);
+        json_t *c = verified(jws, &k);
+        assert_string_equal(s_of(c, "action"), cases[i].name);
+        assert_string_equal(s_of(json_object_get(c, "explanation"), "version"), cases[i].pcat);
+        json_t *pur = json_array_get(
+            json_object_get(json_array_get(json_object_get(c, "services"), 0), "purposes"), 0);
+        json_t *cats = json_object_get(pur, "piiCategory");
+        assert_int_equal(json_array_size(cats), 1);
+        assert_string_equal(json_string_value(json_array_get(cats, 0)), "vitals");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(pur, "purposeCategory"), 0)),
+            cases[i].pcat);
+        json_decref(c);
+        free(jws);
+    }
+    assert_string_equal(consent_receipt_action_name(CONSENT_RECEIPT_GRANT), "grant");
+    assert_string_equal(consent_receipt_action_name(CONSENT_RECEIPT_WITHDRAW), "withdraw");
+    assert_null(consent_receipt_action_name((enum consent_receipt_action)9));
+}
+
 /* The exact payload: member names, order and values (a change here changes what citizens and
  * verifiers read: update docs/internals/consent-receipts.md with it). */
 static void the_golden_payload(void **state)
@@ -204,8 +253,7 @@ static void the_golden_payload(void **state)
     assert_non_null(o);
     char *s = jsonx_dumps(o, NULL);
     json_decref(o);
-    assert_string_equal(
-        s,
+    static const char golden[] =
         "{\"version\":\"KI-CR-v1.1.0\",\"jurisdiction\":\"JP\",\"consentTimestamp\":1796083200,"
         "\"collectionMethod\":\"portal\","
         "\"consentReceiptID\":\"0b9e7c3a-5d2f-4e1b-9a8c-1f2e3d4c5b6a\","
@@ -225,7 +273,22 @@ static void the_golden_payload(void **state)
         "\"consentId\":\"01bx5zzkbkactav9wevgemmvrz\",\"explanation\":{\"version\":\"3\","
         "\"hash\":\"sha256:2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae\"},"
         "\"iss\":\"https://city.example.jp\",\"sub\":\"01arz3ndektsv4rrffq69g5fav\","
-        "\"iat\":1796083202,\"jti\":\"0b9e7c3a-5d2f-4e1b-9a8c-1f2e3d4c5b6a\"}");
+        "\"iat\":1796083202,\"jti\":\"0b9e7c3a-5d2f-4e1b-9a8c-1f2e3d4c5b6a\"}";
+    assert_string_equal(s, golden);
+    free(s);
+    /* a narrowing's payload differs in its action only (the caller fills in the scope after it) */
+    in.action = CONSENT_RECEIPT_NARROW;
+    o = consent_receipt_payload(&in, "KID", &e);
+    assert_non_null(o);
+    s = jsonx_dumps(o, NULL);
+    json_decref(o);
+    const char *at = strstr(golden, "\"action\":\"grant\"");
+    assert_non_null(at);
+    char want[sizeof golden + 8];
+    int n = snprintf(want, sizeof want, "%.*s\"action\":\"narrow\"%s", (int)(at - golden), golden,
+                     at + strlen("\"action\":\"grant\""));
+    assert_true(n > 0 && (size_t)n < sizeof want);
+    assert_string_equal(s, want);
     free(s);
 }
 
@@ -343,6 +406,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_grant_is_signed_and_verifies),
         cmocka_unit_test(a_withdrawal_says_so),
+        cmocka_unit_test(a_narrowing_and_a_re_consent_say_so),
         cmocka_unit_test(the_golden_payload),
         cmocka_unit_test(incomplete_input_is_refused),
         cmocka_unit_test(receipt_ids_are_uuid_v4),

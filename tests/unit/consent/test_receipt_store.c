@@ -1,7 +1,7 @@
 /* test_receipt_store.c - receipts stored in the write of the consent change they sign: a
- * grant or withdrawal commits with its receipt or neither does (a refused change, a receipt
- * that cannot be stored, a receipt made from a consent that changed since), the caller's
- * consent id, the writes without a receipt (CLI and unit paths), and reading them back. */
+ * grant, narrowing, re-consent or withdrawal commits with its receipt or neither does (a refused
+ * change, a receipt that cannot be stored, a receipt made from a consent that changed since), the
+ * caller's consent id, the writes without a receipt (CLI and unit paths), and reading them back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -259,6 +259,185 @@ static void a_receipt_of_a_changed_consent_is_refused(void **state)
     assert_int_equal(receipts(f), 0);
 }
 
+/* Publishes the next version of "cardio" with cats; its hash into hash. */
+static void publish(struct fx *f, consent_cats cats, int64_t at, char hash[CONSENT_HEX_LEN + 1])
+{
+    struct consent_purpose_new in = {
+        .code = "cardio",
+        .title_ja = "循環器病予防",
+        .title_en = "Cardiovascular prevention",
+        .explanation_ja = "血圧と健診結果を共有します。",
+        .explanation_en = "Your blood pressure and check-ups are shared.",
+        .cats = cats,
+        .legal_basis = CONSENT_BASIS_CONSENT,
+        .retention_days = 365,
+        .published_by = "operator",
+    };
+    struct err e = {0};
+    int64_t version = 0;
+    struct consent_purpose p;
+    assert_int_equal(consent_purpose_publish(f->s, NULL, &in, at, &version, NULL, &e), 0);
+    assert_int_equal(consent_purpose_get(f->s, "cardio", version, &p, f->a, &e), 0);
+    memcpy(hash, p.explanation_hash, CONSENT_HEX_LEN + 1);
+}
+
+#define VITALS   (1u << CONSENT_CAT_VITALS)
+#define CHECKUPS (1u << CONSENT_CAT_CHECKUPS)
+#define LABS     (1u << CONSENT_CAT_LAB_RESULTS)
+
+/* A consent on version 2 (vitals, checkups) granted at T->now; its id into id. */
+static void grant_v2(struct fx *f, char v2[CONSENT_HEX_LEN + 1], char id[IDS_LEN + 1])
+{
+    publish(f, VITALS | CHECKUPS, T->now, v2);
+    struct consent_write g = grant_w(f);
+    g.purpose_version = 2;
+    g.cats = VITALS | CHECKUPS;
+    g.evidence.explanation_hash = v2;
+    struct err e = {0};
+    assert_int_equal(consent_write_run(&g, &e), 0);
+    memcpy(id, g.id, IDS_LEN + 1);
+}
+
+static struct consent_write narrow_w(struct fx *f, const char *id, const char *hash,
+                                     consent_cats cats, int64_t at)
+{
+    struct consent_write w = withdraw_w(f, id);
+    w.op = CONSENT_OP_NARROW;
+    w.cats = cats;
+    w.now_ms = at;
+    w.evidence.explanation_hash = hash;
+    return w;
+}
+
+/* The open re-consent item of the citizen, into item. */
+static void open_item(struct fx *f, char item[IDS_LEN + 1])
+{
+    struct consent_inbox_item *items;
+    size_t n;
+    struct err e = {0};
+    assert_int_equal(consent_inbox_list(f->s, T->citizen, 1, f->a, &items, &n, &e), 0);
+    assert_int_equal(n, 1);
+    memcpy(item, items[0].id, IDS_LEN + 1);
+}
+
+static void a_narrowing_and_a_re_consent_commit_with_their_receipts(void **state)
+{
+    struct fx *f = *state;
+    char v2[CONSENT_HEX_LEN + 1], v3[CONSENT_HEX_LEN + 1], id[IDS_LEN + 1], item[IDS_LEN + 1];
+    char r1[CONSENT_RECEIPT_ID_LEN + 1], r2[CONSENT_RECEIPT_ID_LEN + 1];
+    grant_v2(f, v2, id);
+    struct err e = {0};
+    struct consent_record rec;
+    assert_int_equal(consent_get(f->s, T->citizen, id, &rec, f->a, &e), 0);
+    consent_receipt_new_id(r1);
+    struct consent_write n = narrow_w(f, id, v2, VITALS, T->now + 1);
+    n.receipt_id = r1;
+    n.receipt_jws = "h.narrow.s";
+    n.receipt_basis_ms = rec.updated_ms;
+    assert_int_equal(consent_write_run(&n, &e), 0);
+
+    publish(f, VITALS | CHECKUPS | LABS, T->now + 2, v3); /* widens: an inbox item */
+    open_item(f, item);
+    assert_int_equal(consent_get(f->s, T->citizen, id, &rec, f->a, &e), 0);
+    consent_receipt_new_id(r2);
+    struct consent_write a = withdraw_w(f, NULL);
+    a.op = CONSENT_OP_RECONSENT;
+    a.item_id = item;
+    a.now_ms = T->now + 3;
+    a.evidence.explanation_hash = v3;
+    a.receipt_id = r2;
+    a.receipt_jws = "h.reconsent.s";
+    a.receipt_basis_ms = rec.updated_ms;
+    assert_int_equal(consent_write_run(&a, &e), 0);
+    assert_string_equal(a.id, id);
+
+    struct consent_receipt_row *list;
+    size_t k;
+    assert_int_equal(consent_receipt_list(f->s, T->citizen, id, f->a, &list, &k, &e), 0);
+    assert_int_equal(k, 2);
+    assert_string_equal(list[0].id, r1);
+    assert_string_equal(list[0].action, "narrow");
+    assert_string_equal(list[0].jws, "h.narrow.s");
+    assert_int_equal(list[0].created_ms, T->now + 1);
+    assert_string_equal(list[1].id, r2);
+    assert_string_equal(list[1].action, "reconsent");
+    assert_string_equal(list[1].consent_id, id);
+}
+
+static void a_stale_narrowing_or_re_consent_receipt_is_refused(void **state)
+{
+    struct fx *f = *state;
+    char v2[CONSENT_HEX_LEN + 1], v3[CONSENT_HEX_LEN + 1], id[IDS_LEN + 1], item[IDS_LEN + 1];
+    char r[CONSENT_RECEIPT_ID_LEN + 1];
+    grant_v2(f, v2, id);
+    struct err e = {0};
+    struct consent_record before;
+    assert_int_equal(consent_get(f->s, T->citizen, id, &before, f->a, &e), 0);
+    /* a narrowing without a receipt moves the consent on (as another request would) */
+    struct consent_write n = narrow_w(f, id, v2, VITALS, T->now + 1);
+    assert_int_equal(consent_write_run(&n, &e), 0);
+    /* a receipt made from the state before it: refused, nothing stored */
+    consent_receipt_new_id(r);
+    publish(f, VITALS | CHECKUPS | LABS, T->now + 2, v3);
+    open_item(f, item);
+    struct consent_write a = withdraw_w(f, NULL);
+    a.op = CONSENT_OP_RECONSENT;
+    a.item_id = item;
+    a.now_ms = T->now + 3;
+    a.evidence.explanation_hash = v3;
+    a.receipt_id = r;
+    a.receipt_jws = "h.p.s";
+    a.receipt_basis_ms = before.updated_ms;
+    assert_int_equal(consent_write_run(&a, &e), ERR_CONFLICT);
+    assert_non_null(strstr(e.msg, "receipt"));
+    struct consent_record now;
+    assert_int_equal(consent_get(f->s, T->citizen, id, &now, f->a, &e), 0);
+    assert_int_equal(now.purpose_version, 2); /* not moved */
+    open_item(f, item);                       /* still open */
+    /* the same for a narrowing: its scope stays, and no receipt */
+    n = narrow_w(f, id, v2, VITALS, T->now + 4);
+    n.valid_until_ms = T->now + 86400000LL;
+    n.receipt_id = r;
+    n.receipt_jws = "h.p.s";
+    n.receipt_basis_ms = before.updated_ms;
+    assert_int_equal(consent_write_run(&n, &e), ERR_CONFLICT);
+    assert_int_equal(consent_get(f->s, T->citizen, id, &now, f->a, &e), 0);
+    assert_int_equal(now.valid_until_ms, 0);
+    assert_int_equal(receipts(f), 0);
+    /* with the right basis both go through */
+    a.receipt_basis_ms = now.updated_ms;
+    assert_int_equal(consent_write_run(&a, &e), 0);
+    assert_int_equal(receipts(f), 1);
+}
+
+static void a_refused_narrowing_stores_no_receipt(void **state)
+{
+    struct fx *f = *state;
+    char v2[CONSENT_HEX_LEN + 1], id[IDS_LEN + 1], r[CONSENT_RECEIPT_ID_LEN + 1];
+    grant_v2(f, v2, id);
+    struct err e = {0};
+    struct consent_record rec;
+    assert_int_equal(consent_get(f->s, T->citizen, id, &rec, f->a, &e), 0);
+    int64_t events = fx_count(f, "SELECT COUNT(*) FROM consent_event");
+    consent_receipt_new_id(r);
+    /* widening, the same scope, another version's text, someone without the right */
+    struct consent_write n = narrow_w(f, id, v2, VITALS | CHECKUPS | LABS, T->now + 1);
+    struct consent_write cases[4];
+    cases[0] = n;
+    cases[1] = narrow_w(f, id, v2, VITALS | CHECKUPS, T->now + 1);
+    cases[2] = narrow_w(f, id, T->hash, VITALS, T->now + 1);
+    cases[3] = narrow_w(f, id, v2, VITALS, T->now + 1);
+    cases[3].by = T->stranger;
+    for (size_t i = 0; i < 4; i++) {
+        cases[i].receipt_id = r;
+        cases[i].receipt_jws = "h.p.s";
+        cases[i].receipt_basis_ms = rec.updated_ms;
+        assert_int_equal(consent_write_run(&cases[i], &e), ERR_INVALID);
+    }
+    assert_int_equal(receipts(f), 0);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM consent_event"), events);
+}
+
 static void writes_without_a_receipt_store_none(void **state)
 {
     struct fx *f = *state;
@@ -285,6 +464,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_receipt_that_cannot_be_stored_undoes_the_change, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_receipt_of_a_changed_consent_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_narrowing_and_a_re_consent_commit_with_their_receipts,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(a_stale_narrowing_or_re_consent_receipt_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_refused_narrowing_stores_no_receipt, setup, teardown),
         cmocka_unit_test_setup_teardown(writes_without_a_receipt_store_none, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
