@@ -1,10 +1,12 @@
 /* demo.c - `cityos demo`: seeds a data folder with demonstration data so a newcomer sees a
- * working City OS at once: notices, and the town of demo_town.c. Idempotent per kind. */
+ * working City OS at once: notices, the town of demo_town.c, and the S1 purposes and consents
+ * of demo_consent.c. Idempotent per kind. */
 #include <stdio.h>
 
 #include "base/config.h"
 #include "base/log.h"
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "services/notices/notices_api.h"
 #include "store/store.h"
 
@@ -65,6 +67,8 @@ int cli_demo(int argc, char **argv)
         log_error("demo seeding failed: %s", e.msg);
     else
         rc = cli_demo_town_seed(store, &cfg);
+    if (rc == 0)
+        rc = cli_demo_consent_seed(store, &cfg);
     store_close(store);
     return rc == 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 
 #include "base/clock.h"
 #include "cli/cli.h"
+#include "cli/demo.h"
 #include "base/config.h"
 #include "base/log.h"
 #include "identity/client.h"
@@ -288,7 +289,7 @@ static struct cast_member cast[] = {
      70,
      ID_SEX_MALE,
      D_MINATO,
-     "taro.aizu@example.jp",
+     DEMO_EMAIL_TARO,
      "Minato-Tsuru-7Kq3-Bx9w",
      ""},
     {"his wife",
@@ -315,7 +316,7 @@ static struct cast_member cast[] = {
      52,
      ID_SEX_MALE,
      D_MINATO,
-     "dr.yamaguchi@minato-clinic.example.jp",
+     DEMO_EMAIL_DOCTOR,
      "Clinic-Inawa-3Wf7-Ld8s",
      ""},
     {"cardiologist, 鶴ヶ城総合病院",
@@ -324,7 +325,7 @@ static struct cast_member cast[] = {
      47,
      ID_SEX_MALE,
      D_CHUO,
-     "dr.watanabe@tsurugajo-hospital.example.jp",
+     DEMO_EMAIL_CARDIOLOGIST,
      "Cardio-Bandai-6Jx2-Qe5n",
      ""},
     {"pharmacist, みなと調剤薬局",

@@ -26,6 +26,7 @@
 #define STAFF_REDIRECT "http://127.0.0.1:8765/staff"
 #define STAFF_SCOPE    "openid fhirUser user/*.rs"
 #define SEEDED         7 /* entries seed_audit.c wrote for 太郎 */
+#define DEMO_ENTRIES   2 /* before them: his opt-ins to homedoctor and cardio (`cityos demo`) */
 
 struct fixture {
     char *dir;
@@ -260,8 +261,14 @@ static void a_citizen_reads_their_own_trail_with_names(void **state)
         if (i + 1 < n)
             assert_string_equal(str(item(&r, i), "prevHash"), str(item(&r, i + 1), "entryHash"));
     }
-    /* the first seeded entry: the doctor at the clinic, with every name resolved */
-    json_t *first = item(&r, n - 1);
+    /* the demo's entries come first: 太郎's own opt-ins */
+    for (size_t i = 0; i < DEMO_ENTRIES; i++) {
+        json_t *g = item(&r, n - 1 - i);
+        assert_string_equal(str(json_object_get(g, "what"), "resourceType"), "Consent");
+        assert_string_equal(str(json_object_get(g, "who"), "id"), F->taro);
+    }
+    /* the first entry seed_audit.c wrote: the doctor at the clinic, with every name resolved */
+    json_t *first = item(&r, n - 1 - DEMO_ENTRIES);
     assert_string_equal(str(first, "time"), "2026-01-01T00:00:00.000Z");
     assert_string_equal(str(first, "decision"), "permit");
     json_t *who = json_object_get(first, "who");
@@ -281,7 +288,7 @@ static void a_citizen_reads_their_own_trail_with_names(void **state)
     assert_string_equal(str(why, "decidedBy"), "consent-1");
     assert_string_equal(str(first, "sourceAddress"), "192.0.2.10");
     /* the daughter's refused read names her and on whose behalf */
-    json_t *fam = item(&r, n - 6);
+    json_t *fam = item(&r, n - 6 - DEMO_ENTRIES);
     assert_string_equal(str(json_object_get(fam, "who"), "name"), "佐藤 美咲");
     assert_string_equal(str(json_object_get(json_object_get(fam, "who"), "onBehalfOf"), "name"),
                         "会津 太郎");
@@ -576,7 +583,7 @@ static void an_auditor_searches_audit_events(void **state)
     json_t *e0 = json_array_get(entries, 0);
     json_t *res = json_object_get(e0, "resource");
     assert_string_equal(str(res, "resourceType"), "AuditEvent");
-    char *id = str_printf("%s.7", F->taro);
+    char *id = str_printf("%s.%d", F->taro, SEEDED + DEMO_ENTRIES);
     assert_string_equal(str(res, "id"), id);
     assert_non_null(strstr(str(e0, "fullUrl"), id));
     free(id);

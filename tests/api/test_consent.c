@@ -1,4 +1,5 @@
-/* test_consent.c - the consent API as a specification, on a demo town: the city publishes a
+/* test_consent.c - the consent API as a specification, on a demo town (which has the S1
+ * purposes and 太郎's consents to them already; the test publishes its own): the city publishes a
  * purpose; 会津 太郎 grants, reads, narrows and withdraws consents with the evidence of what he
  * was shown; each write leaves its entry in his access log; his wife, given manage_consents,
  * manages them for him; his daughter, without that right, is refused; someone else's consent
@@ -24,6 +25,9 @@
 #define MISAKI_PASS    "Misaki-Kaki-9Tn5-Hc3j"
 #define APP_REDIRECT   "http://127.0.0.1:8765/callback"
 #define APP_SCOPE      "openid launch/patient patient/*.rs"
+/* The purpose this test publishes and changes: its own code, since the demo town already has
+ * the S1 purposes (homedoctor, cardio) and 太郎's consents to them, which it leaves alone. */
+#define CODE "api-cardio"
 
 struct fixture {
     char *dir;
@@ -149,20 +153,36 @@ static char *evidence(const char *hash)
 
 static char *purpose_body(const char *cats, const char *recipients)
 {
-    return str_printf(
-        "{\"code\":\"cardio\",\"title\":{\"ja\":\"循環器病予防\",\"en\":\"Cardiovascular "
-        "prevention\"},\"explanation\":{\"ja\":\"血圧を共有します。\",\"en\":\"Your "
-        "blood pressure is shared.\"},\"categories\":%s,\"recipients\":%s,"
-        "\"legal_basis\":\"consent\",\"retention_days\":1825}",
-        cats, recipients);
+    return str_printf("{\"code\":\"" CODE
+                      "\",\"title\":{\"ja\":\"循環器病予防\",\"en\":\"Cardiovascular "
+                      "prevention\"},\"explanation\":{\"ja\":\"血圧を共有します。\",\"en\":\"Your "
+                      "blood pressure is shared.\"},\"categories\":%s,\"recipients\":%s,"
+                      "\"legal_basis\":\"consent\",\"retention_days\":1825}",
+                      cats, recipients);
 }
 
-/* The current explanation hash of "cardio" (malloc'ed). */
+/* The purposes of the public list (or its history) with this test's code: how many, and the
+ * first (borrowed from r, NULL when none). */
+static json_t *this_purpose(const struct resp *r, size_t *count)
+{
+    json_t *list = json_object_get(r->json, "purposes"), *first = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *p = json_array_get(list, i);
+        if (strcmp(str(p, "code"), CODE) == 0 && n++ == 0)
+            first = p;
+    }
+    if (count != NULL)
+        *count = n;
+    return first;
+}
+
+/* The current explanation hash of CODE (malloc'ed). */
 static char *current_hash(void)
 {
     struct resp r = call("GET", PURPOSES, NULL, NULL);
     assert_status(&r, 200);
-    json_t *p = json_array_get(json_object_get(r.json, "purposes"), 0);
+    json_t *p = this_purpose(&r, NULL);
     assert_non_null(p);
     char *h = strdup(str(p, "explanation_hash"));
     resp_free(&r);
@@ -172,8 +192,9 @@ static char *current_hash(void)
 static json_int_t current_version(void)
 {
     struct resp r = call("GET", PURPOSES, NULL, NULL);
-    json_int_t v = json_integer_value(
-        json_object_get(json_array_get(json_object_get(r.json, "purposes"), 0), "version"));
+    json_t *p = this_purpose(&r, NULL);
+    assert_non_null(p);
+    json_int_t v = json_integer_value(json_object_get(p, "version"));
     resp_free(&r);
     return v;
 }
@@ -193,7 +214,7 @@ static size_t consent_count(const char *tok, const char *query)
 static char *grant_body(const char *recipient, const char *cats)
 {
     char *h = current_hash(), *ev = evidence(h);
-    char *b = str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":%lld},\"recipient\":%s,"
+    char *b = str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":%lld},\"recipient\":%s,"
                          "\"categories\":%s,\"actions\":[\"read\"],\"evidence\":%s}",
                          (long long)current_version(), recipient, cats, ev);
     free(h);
@@ -279,7 +300,12 @@ static void the_city_publishes_a_purpose(void **state)
     (void)state;
     struct resp r = call("GET", PURPOSES, NULL, NULL);
     assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "purposes")), 0);
+    size_t n = 9;
+    assert_null(this_purpose(&r, &n));
+    assert_int_equal(n, 0);
+    /* the demo town's own purposes are there, and stay as they are */
+    size_t demo = json_array_size(json_object_get(r.json, "purposes"));
+    assert_int_equal(demo, 2);
     resp_free(&r);
     char *b = purpose_body("[\"vitals\",\"checkups\"]", "[]");
     /* refusals first: nothing is published */
@@ -292,7 +318,7 @@ static void the_city_publishes_a_purpose(void **state)
     const char *bad[] = {
         "{",
         "[]",
-        "{\"code\":\"cardio\"}",
+        "{\"code\":\"" CODE "\"}",
         "{\"code\":\"Cardio!\",\"title\":{\"ja\":\"a\",\"en\":\"b\"},\"explanation\":{\"ja\":\"a\","
         "\"en\":\"b\"},\"categories\":[\"vitals\"],\"recipients\":[],\"legal_basis\":\"consent\","
         "\"retention_days\":1}",
@@ -329,7 +355,8 @@ static void the_city_publishes_a_purpose(void **state)
     assert_problem(&r, 415, "unsupported-media-type");
     resp_free(&r);
     r = call("GET", PURPOSES "?history=true", NULL, NULL);
-    assert_int_equal(json_array_size(json_object_get(r.json, "purposes")), 0);
+    assert_null(this_purpose(&r, &n));
+    assert_int_equal(json_array_size(json_object_get(r.json, "purposes")), demo);
     resp_free(&r);
     /* the operator publishes version 1 */
     r = api(F->s, "POST", ADMIN_PURPOSES, LIST(AUTH_HEADER, JSON_HEADER), b, strlen(b));
@@ -339,9 +366,11 @@ static void the_city_publishes_a_purpose(void **state)
     assert_int_equal(strlen(str(r.json, "explanation_hash")), 64);
     resp_free(&r);
     r = call("GET", PURPOSES, NULL, NULL);
-    json_t *p = json_array_get(json_object_get(r.json, "purposes"), 0);
+    json_t *p = this_purpose(&r, &n);
+    assert_int_equal(n, 1);
     assert_string_equal(str(json_object_get(p, "title"), "ja"), "循環器病予防");
     assert_string_equal(str(p, "legal_basis"), "consent");
+    assert_int_equal(json_array_size(json_object_get(r.json, "purposes")), demo + 1);
     resp_free(&r);
     r = call("GET", PURPOSES "?bogus=1", NULL, NULL);
     assert_problem(&r, 400, "invalid-parameter");
@@ -497,7 +526,7 @@ static void receipts_are_signed_and_listed(void **state)
     assert_status(&r, 200);
     assert_int_equal(json_array_size(json_object_get(r.json, "receipts")), 1);
     resp_free(&r);
-    /* a narrowing has no receipt yet; the withdrawal has one */
+    /* the narrowing and the withdrawal have one each */
     char *h = current_hash(), *ev = evidence(h);
     char *nb = str_printf("{\"categories\":[\"vitals\"],\"evidence\":%s}", ev);
     r = call("PATCH", loc, F->t_taro, nb);
@@ -514,9 +543,10 @@ static void receipts_are_signed_and_listed(void **state)
     assert_status(&r, 200);
     assert_string_equal(str(r.json, "consent"), id);
     json_t *list = json_object_get(r.json, "receipts");
-    assert_int_equal(json_array_size(list), 2);
-    static const char *const actions[] = {"grant", "withdraw"};
-    for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(json_array_size(list), 3);
+    static const char *const actions[] = {"grant", "narrow", "withdraw"};
+    static const size_t ncats[] = {2, 1, 1};
+    for (size_t i = 0; i < 3; i++) {
         json_t *rc = json_array_get(list, i), *payload = NULL;
         assert_string_equal(str(rc, "action"), actions[i]);
         assert_non_null(str(rc, "created_at"));
@@ -537,8 +567,9 @@ static void receipts_are_signed_and_listed(void **state)
         json_t *purpose = json_array_get(
             json_object_get(json_array_get(json_object_get(payload, "services"), 0), "purposes"),
             0);
-        /* the grant's categories; the withdrawal names what was withdrawn (after narrowing) */
-        assert_int_equal(json_array_size(json_object_get(purpose, "piiCategory")), 2 - i);
+        /* the grant's categories; the narrowing's scope after it; the withdrawal names what
+         * was withdrawn (after narrowing) */
+        assert_int_equal(json_array_size(json_object_get(purpose, "piiCategory")), ncats[i]);
         assert_non_null(strstr(str(purpose, "termination"), id)); /* how to withdraw this one */
         assert_string_equal(str(json_object_get(payload, "explanation"), "hash"), h);
         /* one changed byte of the payload and the signature no longer verifies */
@@ -550,6 +581,7 @@ static void receipts_are_signed_and_listed(void **state)
         json_decref(payload);
     }
     assert_string_not_equal(str(json_array_get(list, 0), "id"), str(json_array_get(list, 1), "id"));
+    assert_string_not_equal(str(json_array_get(list, 1), "id"), str(json_array_get(list, 2), "id"));
     resp_free(&r);
     resp_free(&jwks);
 
@@ -557,7 +589,7 @@ static void receipts_are_signed_and_listed(void **state)
      * without the right is refused; no token, no receipts */
     r = call("GET", rpath, F->t_hanako_for_taro, NULL);
     assert_status(&r, 200);
-    assert_int_equal(json_array_size(json_object_get(r.json, "receipts")), 2);
+    assert_int_equal(json_array_size(json_object_get(r.json, "receipts")), 3);
     resp_free(&r);
     r = call("GET", rpath, F->t_hanako_self, NULL);
     assert_problem(&r, 404, "not-found");
@@ -735,12 +767,13 @@ static void bad_grants_are_refused_and_store_nothing(void **state)
     } cases[] = {
         {"{", 400, "malformed-json"},
         {"[1]", 422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"vitals\"],\"actions\":[\"read\"],"
                     "\"evidence\":%s,\"extra\":1}",
                     ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":\"1\"},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE
+                    "\",\"version\":\"1\"},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"vitals\"],\"actions\":[\"read\"],"
                     "\"evidence\":%s}",
                     ev),
@@ -750,47 +783,47 @@ static void bad_grants_are_refused_and_store_nothing(void **state)
                     "\"evidence\":%s}",
                     long_code, ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"genome\"],\"actions\":[\"read\"],"
                     "\"evidence\":%s}",
                     ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"vitals\",\"vitals\"],\"actions\":[\"read\"],"
                     "\"evidence\":%s}",
                     ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"vitals\"],\"actions\":[\"erase\"],"
                     "\"evidence\":%s}",
                     ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"vitals\"],\"actions\":[\"read\"],"
                     "\"evidence\":%s}",
                     zero_ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"vitals\"],\"actions\":[\"read\"],"
                     "\"evidence\":%s}",
                     old_ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"organisation\",\"id\":\"00000000000000000000000000\"},\"categories\":"
                     "[\"vitals\"],\"actions\":[\"read\"],\"evidence\":%s}",
                     ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"person\",\"id\":\"%s\"},\"categories\":[\"vitals\"],\"actions\":[\"read\"],"
                     "\"evidence\":%s}",
                     F->taro, ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":9},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":9},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"vitals\"],\"actions\":[\"read\"],"
                     "\"evidence\":%s}",
                     ev),
          422, "validation-failed"},
-        {str_printf("{\"purpose\":{\"code\":\"cardio\",\"version\":1},\"recipient\":{\"kind\":"
+        {str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":1},\"recipient\":{\"kind\":"
                     "\"purpose\"},\"categories\":[\"vitals\"],\"actions\":[\"read\"],"
                     "\"period\":{\"end\":\"2001-01-01T00:00:00Z\"},\"evidence\":%s}",
                     ev),

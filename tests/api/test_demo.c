@@ -1,14 +1,20 @@
 /* test_demo.c - `cityos demo` as a specification: it seeds a town once (a second run seeds
- * nothing), the same seed gives the same town, and its back-end client gets a token. */
-#include "harness.h"
+ * nothing), the same seed gives the same town, and its back-end client gets a token; it
+ * publishes the S1 purposes and 会津 太郎's opt-in to them, which he sees in his consents and
+ * his access log, once (a second run, even after he withdrew one, changes nothing). */
+#include "oidc_flow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
-#define FORM_HEADER "Content-Type: application/x-www-form-urlencoded"
+#define TARO_EMAIL   "taro.aizu@example.jp"
+#define TARO_PASS    "Minato-Tsuru-7Kq3-Bx9w"
+#define APP_REDIRECT "http://127.0.0.1:8765/callback"
+#define APP_SCOPE    "openid launch/patient patient/*.rs"
 
 /* Runs `cityos demo` on dir; returns its stdout (malloc'ed) and sets *status to the exit code. */
 static char *run_demo(const char *dir, int people, int seed, int *status)
@@ -153,11 +159,319 @@ static void the_same_seed_gives_the_same_town(void **state)
     }
 }
 
+/* ---- the consent side of S1 ---- */
+
+static const char *str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* The authorization-code flow of the demo's sample app for a cast member acting for
+ * themselves; returns the access token (malloc'ed). */
+static char *sign_in(struct server *s, const char *app, const char *email, const char *password)
+{
+    struct browser *b = browser_new(s);
+    free(browser_sign_in(b, email, password, NULL));
+    char *q = form_of(LIST("client_id", app, "redirect_uri", APP_REDIRECT, "response_type", "code",
+                           "scope", APP_SCOPE, "state", "st", "code_challenge", PKCE_CHALLENGE,
+                           "code_challenge_method", "S256", "nonce", "n"));
+    char *path = str_printf("/oauth/authorize?%s", q);
+    struct resp page = browser_get(b, path);
+    assert_status(&page, 200);
+    char *act = html_input(page.body, "act_as", "self");
+    assert_non_null(act);
+    char *form = html_hidden_form(page.body, LIST("act_as"));
+    char *enc = form_encode(act);
+    char *body = str_printf("%s&act_as=%s&decision=approve", form, enc);
+    resp_free(&page);
+    struct resp r = browser_post(b, "/oauth/authorize", body);
+    assert_int_equal(r.status, 303);
+    char *code = url_param(resp_header(&r, "Location"), "code");
+    assert_non_null(code);
+    resp_free(&r);
+    char *tb = form_of(LIST("grant_type", "authorization_code", "client_id", app, "code", code,
+                            "redirect_uri", APP_REDIRECT, "code_verifier", PKCE_VERIFIER));
+    r = api(s, "POST", "/oauth/token", LIST(FORM_HEADER), tb, strlen(tb));
+    assert_status(&r, 200);
+    char *access = strdup(json_string_value(json_object_get(r.json, "access_token")));
+    resp_free(&r);
+    free(tb);
+    free(code);
+    free(body);
+    free(enc);
+    free(form);
+    free(act);
+    free(path);
+    free(q);
+    browser_free(b);
+    return access;
+}
+
+static struct resp get_with(struct server *s, const char *path, const char *token)
+{
+    char *auth = str_printf("Authorization: Bearer %s", token);
+    struct resp r = api(s, "GET", path, LIST(auth), NULL, 0);
+    free(auth);
+    return r;
+}
+
+/* The purpose of this code in a purposes list (borrowed), failing unless exactly one. */
+static json_t *purpose_in(json_t *list, const char *code)
+{
+    json_t *found = NULL;
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *p = json_array_get(list, i);
+        if (strcmp(str(p, "code"), code) == 0) {
+            assert_null(found);
+            found = p;
+        }
+    }
+    assert_non_null(found);
+    return found;
+}
+
+/* "a,b,c" from a JSON array of strings (malloc'ed). */
+static char *joined(const json_t *arr)
+{
+    char *out = strdup("");
+    for (size_t i = 0; i < json_array_size(arr); i++) {
+        char *next =
+            str_printf("%s%s%s", out, i ? "," : "", json_string_value(json_array_get(arr, i)));
+        free(out);
+        out = next;
+    }
+    return out;
+}
+
+/* The published purposes as the public list shows them: homedoctor and cardio at version 1,
+ * one version each (history), with their texts, categories and recipients. Returns the
+ * current list (caller decrefs). */
+static json_t *check_purposes(struct server *s, char clinic[64], char hospital[64])
+{
+    struct resp r = api(s, "GET", "/api/v1/purposes?history=true", NULL, NULL, 0);
+    assert_status(&r, 200);
+    json_t *list = json_incref(json_object_get(r.json, "purposes"));
+    assert_int_equal(json_array_size(list), 2); /* one version of each: nothing republished */
+    resp_free(&r);
+    json_decref(list);
+    r = api(s, "GET", "/api/v1/purposes", NULL, NULL, 0);
+    assert_status(&r, 200);
+    list = json_incref(json_object_get(r.json, "purposes"));
+    resp_free(&r);
+
+    json_t *hd = purpose_in(list, "homedoctor");
+    assert_int_equal(json_integer_value(json_object_get(hd, "version")), 1);
+    assert_string_equal(str(json_object_get(hd, "title"), "ja"), "在宅AIホームドクター");
+    assert_string_equal(str(json_object_get(hd, "title"), "en"), "AI home doctor");
+    const char *ex_en = str(json_object_get(hd, "explanation"), "en");
+    assert_non_null(strstr(ex_en, "Minato Family Clinic")); /* with whom */
+    assert_non_null(strstr(ex_en, "1825 days"));            /* how long */
+    assert_non_null(strstr(ex_en, "withdraw"));             /* how to stop */
+    assert_non_null(strstr(str(json_object_get(hd, "explanation"), "ja"), "撤回"));
+    char *cats = joined(json_object_get(hd, "categories"));
+    assert_string_equal(cats, "vitals");
+    free(cats);
+    assert_string_equal(str(hd, "legal_basis"), "consent");
+    assert_int_equal(json_integer_value(json_object_get(hd, "retention_days")), 1825);
+    assert_int_equal(strlen(str(hd, "explanation_hash")), 64);
+    json_t *hr = json_object_get(hd, "recipients");
+    assert_int_equal(json_array_size(hr), 1);
+    snprintf(clinic, 64, "%s", json_string_value(json_array_get(hr, 0)));
+
+    json_t *cv = purpose_in(list, "cardio");
+    assert_int_equal(json_integer_value(json_object_get(cv, "version")), 1);
+    assert_string_equal(str(json_object_get(cv, "title"), "ja"), "循環器病予防");
+    assert_string_equal(str(json_object_get(cv, "title"), "en"),
+                        "Cardiovascular disease prevention");
+    assert_non_null(strstr(str(json_object_get(cv, "explanation"), "en"), "3650 days"));
+    cats = joined(json_object_get(cv, "categories"));
+    assert_string_equal(cats, "vitals,checkups,lab_results");
+    free(cats);
+    assert_string_equal(str(cv, "legal_basis"), "consent");
+    json_t *cr = json_object_get(cv, "recipients");
+    assert_int_equal(json_array_size(cr), 2);
+    /* the clinic of homedoctor and one more: the hospital */
+    const char *a = json_string_value(json_array_get(cr, 0)),
+               *b = json_string_value(json_array_get(cr, 1));
+    assert_true(strcmp(a, clinic) == 0 || strcmp(b, clinic) == 0);
+    snprintf(hospital, 64, "%s", strcmp(a, clinic) == 0 ? b : a);
+    assert_string_not_equal(hospital, clinic);
+    return list;
+}
+
+/* 太郎's consent for code in his list (borrowed), checked against the purpose p. */
+static json_t *check_consent(json_t *consents, const char *taro, json_t *p)
+{
+    const char *code = str(p, "code");
+    json_t *found = NULL;
+    for (size_t i = 0; i < json_array_size(consents); i++) {
+        json_t *c = json_array_get(consents, i);
+        if (strcmp(str(json_object_get(c, "purpose"), "code"), code) == 0) {
+            assert_null(found);
+            found = c;
+        }
+    }
+    assert_non_null(found);
+    assert_string_equal(str(found, "subject"), taro);
+    assert_string_equal(str(found, "granted_by"), taro);
+    assert_string_equal(str(json_object_get(found, "recipient"), "kind"), "purpose");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(found, "purpose"), "version")), 1);
+    char *want = joined(json_object_get(p, "categories"));
+    char *got = joined(json_object_get(found, "categories"));
+    assert_string_equal(got, want);
+    free(got);
+    free(want);
+    char *actions = joined(json_object_get(found, "actions"));
+    assert_string_equal(actions, "read");
+    free(actions);
+    json_t *ev = json_object_get(found, "evidence");
+    assert_string_equal(str(ev, "explanation_hash"), str(p, "explanation_hash"));
+    assert_string_equal(str(ev, "channel"), "portal");
+    assert_non_null(str(ev, "shown_at"));
+    assert_non_null(str(ev, "agreed_at"));
+    assert_true(strcmp(str(ev, "shown_at"), str(ev, "agreed_at")) < 0);
+    return found;
+}
+
+/* The grant of consent id on 太郎's access log: created by him, for himself, under the purpose
+ * version, with the demo's request id. */
+static void check_logged(json_t *items, const char *taro, const char *id, const char *code)
+{
+    json_t *found = NULL;
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i), *what = json_object_get(it, "what");
+        if (str(what, "resourceId") != NULL && strcmp(str(what, "resourceId"), id) == 0 &&
+            strcmp(str(what, "action"), "create") == 0) {
+            assert_null(found);
+            found = it;
+        }
+    }
+    assert_non_null(found);
+    json_t *who = json_object_get(found, "who"), *why = json_object_get(found, "why");
+    assert_string_equal(str(json_object_get(found, "what"), "resourceType"), "Consent");
+    assert_string_equal(str(found, "decision"), "permit");
+    assert_string_equal(str(who, "kind"), "person");
+    assert_string_equal(str(who, "id"), taro);
+    assert_string_equal(str(who, "name"), "会津 太郎");
+    assert_string_equal(str(why, "decidedBy"), "rule:self");
+    char *purpose = str_printf("%s@1", code);
+    assert_string_equal(str(why, "purpose"), purpose);
+    free(purpose);
+    char *rid = str_printf("demo-s1-%s", code);
+    assert_string_equal(str(found, "requestId"), rid);
+    free(rid);
+}
+
+/* evidence for withdrawing under purpose p, "agree" pressed just now */
+static char *withdrawal_body(json_t *p)
+{
+    time_t t = time(NULL);
+    struct tm shown, agreed;
+    time_t ts = t - 30, ta = t - 1;
+    gmtime_r(&ts, &shown);
+    gmtime_r(&ta, &agreed);
+    char sb[32], ab[32];
+    strftime(sb, sizeof sb, "%Y-%m-%dT%H:%M:%SZ", &shown);
+    strftime(ab, sizeof ab, "%Y-%m-%dT%H:%M:%SZ", &agreed);
+    return str_printf("{\"evidence\":{\"explanation_hash\":\"%s\",\"shown_at\":\"%s\","
+                      "\"agreed_at\":\"%s\",\"channel\":\"portal\"}}",
+                      str(p, "explanation_hash"), sb, ab);
+}
+
+static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
+{
+    (void)state;
+    char *root = temp_dir();
+    char *dir = str_printf("%s/data", root);
+    int st = -1;
+    char *out = run_demo(dir, 20, 3, &st);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(out, "seeded the S1 consents: purposes homedoctor v1, cardio v1; "
+                                "会津 太郎 opted in to homedoctor, cardio"));
+    char *app = value_of(out, "sample app", "client_id=");
+    /* a second run changes nothing and says so */
+    char *again = run_demo(dir, 20, 3, &st);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(again, "already has the S1 purposes (homedoctor, cardio) and 会津 "
+                                  "太郎's consents; nothing seeded"));
+    assert_null(strstr(again, "seeded the S1 consents"));
+
+    struct server_config cfg = {.data_dir = dir};
+    struct server *s = server_start_with(&cfg);
+    char clinic[64], hospital[64];
+    json_t *purposes = check_purposes(s, clinic, hospital);
+    json_t *hd = purpose_in(purposes, "homedoctor"), *cv = purpose_in(purposes, "cardio");
+
+    char *token = sign_in(s, app, TARO_EMAIL, TARO_PASS);
+    struct resp r = get_with(s, "/api/v1/me/consents", token);
+    assert_status(&r, 200);
+    char taro[64];
+    snprintf(taro, sizeof taro, "%s", str(r.json, "subject"));
+    json_t *consents = json_object_get(r.json, "consents");
+    assert_int_equal(json_array_size(consents), 2);
+    char *hd_id = strdup(str(check_consent(consents, taro, hd), "id"));
+    char *cv_id = strdup(str(check_consent(consents, taro, cv), "id"));
+    for (size_t i = 0; i < 2; i++)
+        assert_string_equal(str(json_array_get(consents, i), "status"), "active");
+    resp_free(&r);
+
+    r = get_with(s, "/api/v1/me/access-log?limit=100", token);
+    assert_status(&r, 200);
+    json_t *items = json_object_get(r.json, "items");
+    check_logged(items, taro, hd_id, "homedoctor");
+    check_logged(items, taro, cv_id, "cardio");
+    resp_free(&r);
+
+    /* he withdraws the home doctor: a later `cityos demo` does not grant it again */
+    char *path = str_printf("/api/v1/me/consents/%s", hd_id);
+    char *wb = withdrawal_body(hd);
+    char *auth = str_printf("Authorization: Bearer %s", token);
+    r = api(s, "DELETE", path, LIST(auth, JSON_HEADER), wb, strlen(wb));
+    assert_status(&r, 200);
+    assert_string_equal(str(r.json, "status"), "withdrawn");
+    resp_free(&r);
+    assert_int_equal(server_stop(s), 0);
+    char *third = run_demo(dir, 20, 3, &st);
+    assert_int_equal(st, 0);
+    assert_non_null(strstr(third, "nothing seeded\n"));
+    assert_null(strstr(third, "seeded the S1 consents"));
+    server_restart(s);
+    json_decref(check_purposes(s, clinic, hospital));
+    r = get_with(s, "/api/v1/me/consents", token);
+    assert_status(&r, 200);
+    consents = json_object_get(r.json, "consents");
+    assert_int_equal(json_array_size(consents), 2);
+    for (size_t i = 0; i < 2; i++) {
+        json_t *c = json_array_get(consents, i);
+        assert_string_equal(str(c, "status"),
+                            strcmp(str(c, "id"), hd_id) == 0 ? "withdrawn" : "active");
+    }
+    resp_free(&r);
+
+    server_free(s);
+    json_decref(purposes);
+    free(third);
+    free(auth);
+    free(wb);
+    free(path);
+    free(cv_id);
+    free(hd_id);
+    free(token);
+    free(again);
+    free(app);
+    free(out);
+    remove_tree(root);
+    free(dir);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(seeds_once_and_its_backend_client_works),
         cmocka_unit_test(the_same_seed_gives_the_same_town),
+        cmocka_unit_test(seeds_the_s1_purposes_and_taros_consents_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
