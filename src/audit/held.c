@@ -74,3 +74,17 @@ int audit_answer_when_recorded(struct http_request *req, struct store *s,
     }
     return 0;
 }
+
+int audit_answer_when_written(struct http_request *req, struct store *s, store_write_fn fn,
+                              void *ctx, struct audit_held *h)
+{
+    h->req = req;
+    http_request_suspend(req, answer, h);
+    if (store_write_async(s, fn, ctx, recorded, h) != 0) {
+        log_warn("%s could not be queued for the audit trail",
+                 h->what != NULL ? h->what : "a read");
+        h->status = ERR_UNAVAILABLE;
+        http_request_resume(req);
+    }
+    return 0;
+}

@@ -38,4 +38,10 @@ int audit_held_json(struct http_request *req, struct audit_held *h, json_t *v, c
 int audit_answer_when_recorded(struct http_request *req, struct store *s,
                                const struct audit_event *ev, struct audit_held *h);
 
+/* The same for a read whose record is more than one audit entry: fn (a store_write_fn with ctx,
+ * which must live until the answer) writes the records, e.g. consent_break_glass_fn's entry
+ * and inbox notice; h is answered once that write is durable. */
+int audit_answer_when_written(struct http_request *req, struct store *s, store_write_fn fn,
+                              void *ctx, struct audit_held *h);
+
 #endif

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/ticker.h"
 #include "consent/consent_api.h"
+#include "fhir/fhir_api.h"
 #include "consent/index.h"
 #include "http/ops.h"
 #include "http/server.h"
@@ -36,6 +37,7 @@ static struct admin_api admin;
 static struct id_discovery discovery;
 static struct audit_api audit_views;
 static struct consent_api consents;
+static struct fhir_api fhir;
 
 static int register_routes(struct store *s, const struct config *cfg)
 {
@@ -64,10 +66,19 @@ static int register_routes(struct store *s, const struct config *cfg)
     if (rc == 0)
         oauth.consent = consent_index_global(); /* userinfo decides with it */
     consents.issuer = cfg->issuer;
+    consents.controller_name_ja = cfg->controller_name_ja;
+    consents.controller_name_en = cfg->controller_name_en;
+    consents.controller_address = cfg->controller_address;
+    consents.controller_phone = cfg->controller_phone;
+    consents.controller_email = cfg->controller_email;
     if (rc == 0)
         rc = consent_api_register(&router, &consents, s);
     if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)
         rc = id_discovery_register(&router, &discovery);
+    /* last: the literal routes before it (/fhir/Consent, /fhir/AuditEvent,
+     * /fhir/.well-known/smart-configuration) win over its /fhir/{type}/{id} patterns */
+    if (rc == 0)
+        rc = fhir_api_register(&router, &fhir, s, cfg->issuer);
     return rc;
 }
 

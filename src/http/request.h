@@ -49,6 +49,12 @@ const char *http_header(const struct http_request *req, const char *name);
 /* Query-string argument by name or NULL; *present tells "?a" from absent when non-NULL. */
 const char *http_query(const struct http_request *req, const char *name);
 
+/* The query arguments in their order, each name and value percent-encoded again
+ * (RFC 3986 unreserved characters kept), "a=1&b=x%20y", "" when there are none; in the arena, or
+ * NULL when out of memory. For parsers that need every argument, repeated names included (a
+ * FHIR search). */
+const char *http_query_string(const struct http_request *req);
+
 /* Cookie of the request by name (RFC 6265 Cookie header, parsed by the server) or NULL. */
 const char *http_cookie(const struct http_request *req, const char *name);
 

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/ids.h"
 #include "base/log.h"
+#include "http/form.h"
 #include "http/problem.h"
 
 struct http_server {
@@ -93,6 +94,34 @@ const char *http_cookie(const struct http_request *req, const char *name)
 {
     const struct conn_req *cr = req->conn;
     return MHD_lookup_connection_value(cr->mhd, MHD_COOKIE_KIND, name);
+}
+
+struct query_text {
+    struct arena *a;
+    char *text;
+    int failed;
+};
+
+static enum MHD_Result append_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    (void)kind;
+    struct query_text *q = cls;
+    const char *k = http_form_encode(key, q->a);
+    const char *v = http_form_encode(value != NULL ? value : "", q->a);
+    q->text = k != NULL && v != NULL
+                  ? arena_printf(q->a, "%s%s%s=%s", q->text, q->text[0] != '\0' ? "&" : "", k, v)
+                  : NULL;
+    q->failed |= q->text == NULL;
+    return q->text != NULL ? MHD_YES : MHD_NO;
+}
+
+const char *http_query_string(const struct http_request *req)
+{
+    const struct conn_req *cr = req->conn;
+    struct query_text q = {req->arena, "", 0};
+    MHD_get_connection_values(cr->mhd, MHD_GET_ARGUMENT_KIND, append_query_arg, &q);
+    return q.failed ? NULL : q.text;
 }
 
 struct query_check {

@@ -231,6 +231,61 @@ static const struct store__migration migrations[] = {
                "CREATE INDEX consent_receipt_by_consent ON consent_receipt (consent_id, "
                "created_ms);",
     },
+    {
+        /* FHIR R4 resources (docs/internals/fhir.md): the current version of each resource with
+         * the citizen it belongs to (subject: the Patient's person id, NULL for data about no
+         * one) and its consent category; every version in fhir_version (body NULL for a
+         * delete); the search index rows of current versions (docs/internals/fhir-search.md) */
+        .version = 8,
+        .name = "fhir",
+        .sql = "CREATE TABLE fhir_resource (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "version INTEGER NOT NULL CHECK (version >= 1), updated_ms BIGINT NOT NULL, "
+               "subject TEXT, category TEXT, deleted INTEGER NOT NULL DEFAULT 0 "
+               "CHECK (deleted IN (0, 1)), body TEXT NOT NULL, PRIMARY KEY (rtype, id));"
+               "CREATE INDEX fhir_resource_by_subject ON fhir_resource (subject, rtype, "
+               "updated_ms);"
+               "CREATE INDEX fhir_resource_by_updated ON fhir_resource (rtype, updated_ms);"
+               "CREATE TABLE fhir_version (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "version INTEGER NOT NULL, updated_ms BIGINT NOT NULL, "
+               "method TEXT NOT NULL CHECK (method IN ('create', 'update', 'delete')), "
+               "subject TEXT, category TEXT, body TEXT, "
+               "CHECK ((method = 'delete') = (body IS NULL)), "
+               "PRIMARY KEY (rtype, id, version));"
+               "CREATE INDEX fhir_version_by_type ON fhir_version (rtype, updated_ms);"
+               "CREATE INDEX fhir_version_by_time ON fhir_version (updated_ms);"
+               "CREATE TABLE fhir_ix_token (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "param TEXT NOT NULL, system TEXT, code TEXT, display TEXT);"
+               "CREATE INDEX fhir_ix_token_by_code ON fhir_ix_token (rtype, param, code, system);"
+               "CREATE INDEX fhir_ix_token_by_res ON fhir_ix_token (rtype, id);"
+               "CREATE TABLE fhir_ix_date (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "param TEXT NOT NULL, lo_ms BIGINT NOT NULL, hi_ms BIGINT NOT NULL);"
+               "CREATE INDEX fhir_ix_date_by_lo ON fhir_ix_date (rtype, param, lo_ms);"
+               "CREATE INDEX fhir_ix_date_by_res ON fhir_ix_date (rtype, id);"
+               "CREATE TABLE fhir_ix_ref (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "param TEXT NOT NULL, target_type TEXT, target_id TEXT, url TEXT);"
+               "CREATE INDEX fhir_ix_ref_by_target ON fhir_ix_ref (rtype, param, target_id, "
+               "target_type);"
+               "CREATE INDEX fhir_ix_ref_by_res ON fhir_ix_ref (rtype, id);"
+               "CREATE INDEX fhir_ix_ref_reverse ON fhir_ix_ref (target_type, target_id);"
+               "CREATE TABLE fhir_ix_string (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "param TEXT NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL);"
+               "CREATE INDEX fhir_ix_string_by_norm ON fhir_ix_string (rtype, param, norm);"
+               "CREATE INDEX fhir_ix_string_by_res ON fhir_ix_string (rtype, id);"
+               "CREATE TABLE fhir_ix_number (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "param TEXT NOT NULL, value DOUBLE PRECISION NOT NULL);"
+               "CREATE INDEX fhir_ix_number_by_value ON fhir_ix_number (rtype, param, value);"
+               "CREATE INDEX fhir_ix_number_by_res ON fhir_ix_number (rtype, id);"
+               "CREATE TABLE fhir_ix_quantity (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "param TEXT NOT NULL, value DOUBLE PRECISION NOT NULL, system TEXT, code TEXT, "
+               "unit TEXT);"
+               "CREATE INDEX fhir_ix_quantity_by_value ON fhir_ix_quantity (rtype, param, "
+               "value);"
+               "CREATE INDEX fhir_ix_quantity_by_res ON fhir_ix_quantity (rtype, id);"
+               "CREATE TABLE fhir_ix_uri (rtype TEXT NOT NULL, id TEXT NOT NULL, "
+               "param TEXT NOT NULL, value TEXT NOT NULL);"
+               "CREATE INDEX fhir_ix_uri_by_value ON fhir_ix_uri (rtype, param, value);"
+               "CREATE INDEX fhir_ix_uri_by_res ON fhir_ix_uri (rtype, id);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)

@@ -353,3 +353,44 @@ json_t *jwt_part(const char *jws, int part)
     free(out);
     return j;
 }
+
+char *oidc_token(struct server *s, const char *client_id, const char *redirect_uri,
+                 const char *email, const char *password, const char *act_as, const char *scope)
+{
+    struct browser *b = browser_new(s);
+    free(browser_sign_in(b, email, password, NULL));
+    char *q = form_of(LIST("client_id", client_id, "redirect_uri", redirect_uri, "response_type",
+                           "code", "scope", scope, "state", "st", "code_challenge", PKCE_CHALLENGE,
+                           "code_challenge_method", "S256", "nonce", "n"));
+    char *path = str_printf("/oauth/authorize?%s", q);
+    struct resp page = browser_get(b, path);
+    assert_status(&page, 200);
+    char *act = html_input(page.body, "act_as", act_as);
+    assert_non_null(act);
+    char *form = html_hidden_form(page.body, LIST("act_as"));
+    char *enc = form_encode(act);
+    char *body = str_printf("%s&act_as=%s&decision=approve", form, enc);
+    resp_free(&page);
+    struct resp r = browser_post(b, "/oauth/authorize", body);
+    assert_int_equal(r.status, 303);
+    char *code = url_param(resp_header(&r, "Location"), "code");
+    assert_non_null(code);
+    resp_free(&r);
+    char *tb = form_of(LIST("grant_type", "authorization_code", "client_id", client_id, "code",
+                            code, "redirect_uri", redirect_uri, "code_verifier", PKCE_VERIFIER));
+    r = api(s, "POST", "/oauth/token", LIST(FORM_HEADER), tb, strlen(tb));
+    assert_status(&r, 200);
+    char *access = strdup(json_string_value(json_object_get(r.json, "access_token")));
+    assert_non_null(access);
+    resp_free(&r);
+    free(tb);
+    free(code);
+    free(body);
+    free(enc);
+    free(form);
+    free(act);
+    free(path);
+    free(q);
+    browser_free(b);
+    return access;
+}

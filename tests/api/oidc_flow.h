@@ -67,4 +67,11 @@ char *html_hidden_form(const char *html, const char *const *skip);
  * NULL when malformed. Caller decrefs. */
 json_t *jwt_part(const char *jws, int part);
 
+/* The whole authorization-code flow for a public client with PKCE: email signs in with
+ * password, approves acting as the option whose value starts with act_as ("self", "for:",
+ * "role:"), and the code is redeemed for scope. Returns the access token (malloc'ed); any step
+ * that fails fails the test. */
+char *oidc_token(struct server *s, const char *client_id, const char *redirect_uri,
+                 const char *email, const char *password, const char *act_as, const char *scope);
+
 #endif

@@ -1,0 +1,690 @@
+/* search_sql.c - writes the SQL of a parsed FHIR search: one EXISTS per parameter on its index
+ * table, sort keys as correlated subqueries, keyset paging on (keys, id), includes. */
+#include "fhir/search_sql.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- a statement under construction ---- */
+
+struct sb {
+    struct arena *a;
+    char *buf;
+    size_t len, cap;
+    struct store_value *p;
+    size_t np, pcap;
+    int nomem;
+};
+
+static void put(struct sb *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->nomem)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap < 1024 ? 1024 : b->cap;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *nb = arena_alloc(b->a, cap);
+        if (nb == NULL) {
+            b->nomem = 1;
+            return;
+        }
+        if (b->len > 0)
+            memcpy(nb, b->buf, b->len);
+        b->buf = nb;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, s, n + 1);
+    b->len += n;
+}
+
+static void bind(struct sb *b, struct store_value v)
+{
+    if (b->nomem)
+        return;
+    struct store_value *p = arena_array_reserve(b->a, b->p, b->np, &b->pcap, sizeof *p);
+    if (p == NULL) {
+        b->nomem = 1;
+        return;
+    }
+    b->p = p;
+    p[b->np++] = v;
+}
+
+static void q_text(struct sb *b, const char *s)
+{
+    put(b, "?");
+    bind(b, STORE_TEXT_V(s));
+}
+
+static void q_int(struct sb *b, int64_t i)
+{
+    put(b, "?");
+    bind(b, STORE_INT_V(i));
+}
+
+static void q_real(struct sb *b, double d)
+{
+    char *t = arena_printf(b->a, "%.17g", d);
+    if (t == NULL) {
+        b->nomem = 1;
+        return;
+    }
+    put(b, "CAST(? AS DOUBLE PRECISION)");
+    bind(b, STORE_TEXT_V(t));
+}
+
+static int finish(struct sb *b, struct fhir_sql *out, struct err *e)
+{
+    if (b->nomem)
+        return err_set(e, ERR_NOMEM, "out of memory building a search query");
+    out->sql = b->buf;
+    out->params = b->p;
+    out->nparams = b->np;
+    return 0;
+}
+
+/* ---- conditions ---- */
+
+static const char *table_of(enum fhir_param_type t)
+{
+    switch (t) {
+    case FHIR_PARAM_TOKEN:
+        return "fhir_ix_token";
+    case FHIR_PARAM_DATE:
+        return "fhir_ix_date";
+    case FHIR_PARAM_REFERENCE:
+        return "fhir_ix_ref";
+    case FHIR_PARAM_STRING:
+        return "fhir_ix_string";
+    case FHIR_PARAM_NUMBER:
+        return "fhir_ix_number";
+    case FHIR_PARAM_QUANTITY:
+        return "fhir_ix_quantity";
+    case FHIR_PARAM_URI:
+        return "fhir_ix_uri";
+    default:
+        return NULL;
+    }
+}
+
+/* lo and hi: the column expressions of the indexed range. */
+static void date_cond(struct sb *b, const char *lo, const char *hi,
+                      const struct fhir_search_value *v)
+{
+    char t[160];
+    switch (v->prefix) {
+    case FHIR_PFX_NE:
+        put(b, "NOT ");
+        /* fall through */
+    case FHIR_PFX_EQ:
+        snprintf(t, sizeof t, "(%s >= ", lo);
+        put(b, t);
+        q_int(b, v->lo_ms);
+        snprintf(t, sizeof t, " AND %s <= ", hi);
+        put(b, t);
+        q_int(b, v->hi_ms);
+        put(b, ")");
+        break;
+    case FHIR_PFX_LT:
+    case FHIR_PFX_GT:
+    case FHIR_PFX_SA:
+    case FHIR_PFX_EB:
+        snprintf(t, sizeof t, "%s %s ",
+                 v->prefix == FHIR_PFX_LT || v->prefix == FHIR_PFX_SA ? lo : hi,
+                 v->prefix == FHIR_PFX_LT || v->prefix == FHIR_PFX_EB ? "<" : ">");
+        put(b, t);
+        q_int(b, v->prefix == FHIR_PFX_LT || v->prefix == FHIR_PFX_EB ? v->lo_ms : v->hi_ms);
+        break;
+    case FHIR_PFX_LE:
+    case FHIR_PFX_GE:
+        /* the range below (above) the value overlaps, or the value contains the range */
+        if (v->prefix == FHIR_PFX_LE)
+            snprintf(t, sizeof t, "(%s < ", lo);
+        else
+            snprintf(t, sizeof t, "(%s > ", hi);
+        put(b, t);
+        q_int(b, v->prefix == FHIR_PFX_LE ? v->lo_ms : v->hi_ms);
+        snprintf(t, sizeof t, " OR (%s >= ", lo);
+        put(b, t);
+        q_int(b, v->lo_ms);
+        snprintf(t, sizeof t, " AND %s <= ", hi);
+        put(b, t);
+        q_int(b, v->hi_ms);
+        put(b, "))");
+        break;
+    case FHIR_PFX_AP: /* overlaps the widened range (search_parse.c widened it) */
+        snprintf(t, sizeof t, "(%s <= ", lo);
+        put(b, t);
+        q_int(b, v->hi_ms);
+        snprintf(t, sizeof t, " AND %s >= ", hi);
+        put(b, t);
+        q_int(b, v->lo_ms);
+        put(b, ")");
+        break;
+    }
+}
+
+static void number_cond(struct sb *b, const char *col, const struct fhir_search_value *v)
+{
+    char t[96];
+    const char *op = NULL;
+    switch (v->prefix) {
+    case FHIR_PFX_NE:
+        put(b, "NOT ");
+        /* fall through */
+    case FHIR_PFX_EQ:
+        snprintf(t, sizeof t, "(%s >= ", col);
+        put(b, t);
+        q_real(b, v->lo);
+        snprintf(t, sizeof t, " AND %s < ", col);
+        put(b, t);
+        q_real(b, v->hi);
+        put(b, ")");
+        return;
+    case FHIR_PFX_AP: {
+        double d = fabs(v->num) * 0.1;
+        snprintf(t, sizeof t, "(%s >= ", col);
+        put(b, t);
+        q_real(b, v->num - d);
+        snprintf(t, sizeof t, " AND %s <= ", col);
+        put(b, t);
+        q_real(b, v->num + d);
+        put(b, ")");
+        return;
+    }
+    case FHIR_PFX_LT:
+    case FHIR_PFX_EB:
+        op = "<";
+        break;
+    case FHIR_PFX_GT:
+    case FHIR_PFX_SA:
+        op = ">";
+        break;
+    case FHIR_PFX_LE:
+        op = "<=";
+        break;
+    case FHIR_PFX_GE:
+        op = ">=";
+        break;
+    }
+    snprintf(t, sizeof t, "%s %s ", col, op);
+    put(b, t);
+    q_real(b, v->num);
+}
+
+/* A LIKE pattern matching text as a prefix (contains: anywhere), with \ escaping. */
+static char *like_pattern(struct arena *a, const char *text, int contains)
+{
+    size_t n = strlen(text), o = 0;
+    char *p = arena_alloc(a, 2 * n + 3);
+    if (p == NULL)
+        return NULL;
+    if (contains)
+        p[o++] = '%';
+    for (size_t i = 0; i < n; i++) {
+        if (text[i] == '%' || text[i] == '_' || text[i] == '\\')
+            p[o++] = '\\';
+        p[o++] = text[i];
+    }
+    p[o++] = '%';
+    p[o] = '\0';
+    return p;
+}
+
+static void value_cond(struct sb *b, const struct fhir_search_clause *cl,
+                       const struct fhir_search_value *v)
+{
+    switch (cl->type) {
+    case FHIR_PARAM_DATE:
+        date_cond(b, "x.lo_ms", "x.hi_ms", v);
+        break;
+    case FHIR_PARAM_NUMBER:
+        number_cond(b, "x.value", v);
+        break;
+    case FHIR_PARAM_QUANTITY:
+        put(b, "(");
+        number_cond(b, "x.value", v);
+        if (v->sys == FHIR_SYS_GIVEN) {
+            put(b, " AND x.system = ");
+            q_text(b, v->system);
+        }
+        if (v->code != NULL) {
+            if (v->sys == FHIR_SYS_GIVEN) {
+                put(b, " AND x.code = ");
+                q_text(b, v->code);
+            } else {
+                put(b, " AND (x.code = ");
+                q_text(b, v->code);
+                put(b, " OR x.unit = ");
+                q_text(b, v->code);
+                put(b, ")");
+            }
+        }
+        put(b, ")");
+        break;
+    case FHIR_PARAM_TOKEN:
+        put(b, "(");
+        if (v->sys == FHIR_SYS_NONE)
+            put(b, "x.system IS NULL AND ");
+        if (v->sys == FHIR_SYS_GIVEN) {
+            put(b, "x.system = ");
+            q_text(b, v->system);
+            if (v->code != NULL)
+                put(b, " AND ");
+        }
+        if (v->code != NULL) {
+            put(b, "x.code = ");
+            q_text(b, v->code);
+        }
+        put(b, ")");
+        break;
+    case FHIR_PARAM_STRING:
+        if (cl->modifier == FHIR_MOD_EXACT) {
+            put(b, "x.exact = ");
+            q_text(b, v->text);
+        } else {
+            char *pat = like_pattern(b->a, v->text, cl->modifier == FHIR_MOD_CONTAINS);
+            if (pat == NULL) {
+                b->nomem = 1;
+                return;
+            }
+            put(b, "x.norm LIKE ");
+            q_text(b, pat);
+            put(b, " ESCAPE '\\'");
+        }
+        break;
+    case FHIR_PARAM_REFERENCE:
+        if (v->url != NULL) {
+            put(b, "x.url = ");
+            q_text(b, v->url);
+            break;
+        }
+        put(b, "(");
+        if (v->target_type != NULL) {
+            put(b, "x.target_type = ");
+            q_text(b, v->target_type);
+            put(b, " AND ");
+        }
+        put(b, "x.target_id = ");
+        q_text(b, v->target_id);
+        put(b, ")");
+        break;
+    case FHIR_PARAM_URI:
+        put(b, "x.value = ");
+        q_text(b, v->text);
+        break;
+    default:
+        put(b, "1 = 0");
+        break;
+    }
+}
+
+/* Is the clause an equality that an index of migration 8 answers (reference, token with a code,
+ * uri, exact string)? Then it is written as an IN list that drives the query; ranges and prefix
+ * matches stay correlated EXISTS tests of the rows other clauses (or the id order) yield. */
+static int drives(const struct fhir_search_clause *cl)
+{
+    if (cl->modifier == FHIR_MOD_MISSING)
+        return 0;
+    switch (cl->type) {
+    case FHIR_PARAM_REFERENCE:
+    case FHIR_PARAM_URI:
+        return 1;
+    case FHIR_PARAM_STRING:
+        return cl->modifier == FHIR_MOD_EXACT;
+    case FHIR_PARAM_TOKEN:
+        for (size_t i = 0; i < cl->nvalues; i++)
+            if (cl->values[i].code == NULL)
+                return 0;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static void clause_sql(struct sb *b, const struct fhir_search_clause *cl, const char *rtype)
+{
+    if (cl->special == FHIR_SP_ID) {
+        put(b, "r.id IN (");
+        for (size_t i = 0; i < cl->nvalues; i++) {
+            if (i > 0)
+                put(b, ", ");
+            q_text(b, cl->values[i].text);
+        }
+        put(b, ")");
+        return;
+    }
+    if (cl->special == FHIR_SP_LASTUPDATED) {
+        put(b, "(");
+        for (size_t i = 0; i < cl->nvalues; i++) {
+            if (i > 0)
+                put(b, " OR ");
+            date_cond(b, "r.updated_ms", "r.updated_ms", &cl->values[i]);
+        }
+        put(b, ")");
+        return;
+    }
+    const char *table = table_of(cl->type);
+    if (table == NULL) {
+        put(b, "1 = 0");
+        return;
+    }
+    int negate = cl->modifier == FHIR_MOD_NOT || (cl->modifier == FHIR_MOD_MISSING && cl->missing);
+    if (!negate && drives(cl)) {
+        /* selective and served by an index on (rtype, param, value): the matching ids drive
+         * the query (measured on SQLite: a correlated EXISTS here scans every resource of the
+         * type) */
+        put(b, "r.id IN (SELECT x.id FROM ");
+        put(b, table);
+        put(b, " x WHERE x.rtype = ");
+        q_text(b, rtype); /* not r.rtype: an uncorrelated list is computed once */
+        put(b, " AND x.param = ");
+    } else {
+        put(b, negate ? "NOT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
+        put(b, table);
+        put(b, " x WHERE x.rtype = r.rtype AND x.id = r.id AND x.param = ");
+    }
+    q_text(b, cl->param->name);
+    if (cl->modifier != FHIR_MOD_MISSING) {
+        put(b, " AND (");
+        for (size_t i = 0; i < cl->nvalues; i++) {
+            if (i > 0)
+                put(b, " OR ");
+            value_cond(b, cl, &cl->values[i]);
+        }
+        put(b, ")");
+    }
+    put(b, ")");
+}
+
+static void where_sql(struct sb *b, const struct fhir_search *s)
+{
+    put(b, " FROM fhir_resource r WHERE r.rtype = ");
+    q_text(b, s->rtype);
+    put(b, " AND r.deleted = 0");
+    for (size_t i = 0; i < s->nclauses; i++) {
+        put(b, " AND ");
+        clause_sql(b, &s->clauses[i], s->rtype);
+    }
+}
+
+/* ---- sorting and paging ---- */
+
+static void sort_key_sql(struct sb *b, const struct fhir_search_sort *k)
+{
+    const char *col;
+    if (k->special == FHIR_SP_ID) {
+        put(b, "r.id");
+        return;
+    }
+    if (k->special == FHIR_SP_LASTUPDATED) {
+        put(b, "r.updated_ms");
+        return;
+    }
+    switch (k->type) {
+    case FHIR_PARAM_DATE:
+        col = k->desc ? "hi_ms" : "lo_ms";
+        break;
+    case FHIR_PARAM_STRING:
+        col = "norm";
+        break;
+    case FHIR_PARAM_TOKEN:
+        col = "code";
+        break;
+    default:
+        col = "value";
+        break;
+    }
+    put(b, "(SELECT ");
+    put(b, k->desc ? "MAX(x." : "MIN(x.");
+    put(b, col);
+    put(b, ") FROM ");
+    put(b, table_of(k->type));
+    put(b, " x WHERE x.rtype = r.rtype AND x.id = r.id AND x.param = ");
+    q_text(b, k->param->name);
+    put(b, ")");
+}
+
+static void key_value(struct sb *b, const struct fhir_search_cursor *c, size_t i)
+{
+    if (c->keys[i].type == FHIR_CK_INT)
+        q_int(b, c->keys[i].i);
+    else if (c->keys[i].type == FHIR_CK_REAL)
+        q_real(b, c->keys[i].d);
+    else
+        q_text(b, c->keys[i].s);
+}
+
+/* Rows after the cursor in the order (keys with NULLs last, then id ascending). */
+static void keyset_sql(struct sb *b, const struct fhir_search *s, size_t i)
+{
+    const struct fhir_search_cursor *c = s->cursor;
+    char col[16];
+    if (i == s->nsorts) {
+        put(b, "t.id > ");
+        q_text(b, c->id);
+        return;
+    }
+    snprintf(col, sizeof col, "t.k%zu", i);
+    put(b, "(");
+    if (s->sorts[i].special != FHIR_SP_NONE) { /* never NULL */
+        put(b, col);
+        put(b, s->sorts[i].desc ? " < " : " > ");
+        key_value(b, c, i);
+        put(b, " OR (");
+        put(b, col);
+        put(b, " = ");
+        key_value(b, c, i);
+        put(b, " AND ");
+        keyset_sql(b, s, i + 1);
+        put(b, "))");
+        return;
+    }
+    put(b, col);
+    if (c->keys[i].null) {
+        put(b, " IS NULL AND ");
+        keyset_sql(b, s, i + 1);
+        put(b, ")");
+        return;
+    }
+    put(b, " IS NULL OR ");
+    put(b, col);
+    put(b, s->sorts[i].desc ? " < " : " > ");
+    key_value(b, c, i);
+    put(b, " OR (");
+    put(b, col);
+    put(b, " = ");
+    key_value(b, c, i);
+    put(b, " AND ");
+    keyset_sql(b, s, i + 1);
+    put(b, "))");
+}
+
+#define ROW_COLS "rtype, id, version, updated_ms, subject, category, body"
+
+int fhir_search_sql_page(const struct fhir_search *s, struct arena *a, struct fhir_sql *out,
+                         struct err *e)
+{
+    struct sb b = {.a = a};
+    char t[64];
+    if (s->cursor != NULL && s->cursor->nkeys != s->nsorts)
+        return err_set(e, ERR_INVALID, "the cursor does not fit the search");
+    put(&b, "SELECT t.rtype, t.id, t.version, t.updated_ms, t.subject, t.category, t.body");
+    for (size_t i = 0; i < s->nsorts; i++) {
+        snprintf(t, sizeof t, ", t.k%zu", i);
+        put(&b, t);
+    }
+    put(&b, " FROM (SELECT r.rtype AS rtype, r.id AS id, r.version AS version, r.updated_ms AS "
+            "updated_ms, r.subject AS subject, r.category AS category, r.body AS body");
+    for (size_t i = 0; i < s->nsorts; i++) {
+        put(&b, ", ");
+        sort_key_sql(&b, &s->sorts[i]);
+        snprintf(t, sizeof t, " AS k%zu", i);
+        put(&b, t);
+    }
+    where_sql(&b, s);
+    put(&b, ") t");
+    if (s->cursor != NULL) {
+        put(&b, " WHERE ");
+        keyset_sql(&b, s, 0);
+    }
+    put(&b, " ORDER BY ");
+    for (size_t i = 0; i < s->nsorts; i++) {
+        if (s->sorts[i].special != FHIR_SP_NONE)
+            snprintf(t, sizeof t, "t.k%zu %s, ", i, s->sorts[i].desc ? "DESC" : "ASC");
+        else
+            snprintf(t, sizeof t, "CASE WHEN t.k%zu IS NULL THEN 1 ELSE 0 END, t.k%zu %s, ", i, i,
+                     s->sorts[i].desc ? "DESC" : "ASC");
+        put(&b, t);
+    }
+    put(&b, "t.id ASC LIMIT ");
+    q_int(&b, (int64_t)s->count + 1);
+    return finish(&b, out, e);
+}
+
+int fhir_search_sql_count(const struct fhir_search *s, struct arena *a, struct fhir_sql *out,
+                          struct err *e)
+{
+    struct sb b = {.a = a};
+    put(&b, "SELECT COUNT(*)");
+    where_sql(&b, s);
+    return finish(&b, out, e);
+}
+
+char *fhir_search_sql_cursor(const struct fhir_search *s, const struct store_row *row,
+                             struct arena *a)
+{
+    struct fhir_search_cursor c = {.nkeys = s->nsorts};
+    if (store_row_columns(row) < FHIR_SQL_COL_KEY0 + (int)s->nsorts)
+        return NULL;
+    for (size_t i = 0; i < s->nsorts; i++) {
+        int col = FHIR_SQL_COL_KEY0 + (int)i;
+        const struct fhir_search_sort *k = &s->sorts[i];
+        c.keys[i].type = k->special == FHIR_SP_ID            ? FHIR_CK_TEXT
+                         : k->special == FHIR_SP_LASTUPDATED ? FHIR_CK_INT
+                         : k->type == FHIR_PARAM_DATE        ? FHIR_CK_INT
+                         : k->type == FHIR_PARAM_NUMBER || k->type == FHIR_PARAM_QUANTITY
+                             ? FHIR_CK_REAL
+                             : FHIR_CK_TEXT;
+        if (store_row_is_null(row, col)) {
+            c.keys[i].null = 1;
+            continue;
+        }
+        if (c.keys[i].type == FHIR_CK_INT) {
+            c.keys[i].i = store_row_int(row, col);
+        } else {
+            const char *v = store_row_text(row, col, NULL);
+            if (v == NULL)
+                return NULL;
+            if (c.keys[i].type == FHIR_CK_REAL) {
+                char *end;
+                c.keys[i].d = strtod(v, &end);
+                if (*end != '\0' || !isfinite(c.keys[i].d))
+                    return NULL;
+            } else if ((c.keys[i].s = arena_strdup(a, v)) == NULL) {
+                return NULL;
+            }
+        }
+    }
+    const char *id = store_row_text(row, FHIR_SQL_COL_ID, NULL);
+    if (id == NULL || (c.id = arena_strdup(a, id)) == NULL)
+        return NULL;
+    return fhir_search_cursor_encode(s, &c, a);
+}
+
+/* ---- includes ---- */
+
+/* "?, ?, ..." for the ids of the page's resources of type rtype, padded to a power of two by
+ * repeating the last (so that few distinct statements reach the statement cache). Returns the
+ * number bound (0: none of that type). */
+static size_t id_list(struct sb *b, const struct fhir_sql_key *page, size_t n, const char *rtype)
+{
+    size_t m = 0, width = 1;
+    const char *last = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(page[i].rtype, rtype) == 0)
+            m++;
+    if (m == 0)
+        return 0;
+    while (width < m)
+        width *= 2;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(page[i].rtype, rtype) != 0)
+            continue;
+        if (k++ > 0)
+            put(b, ", ");
+        q_text(b, page[i].id);
+        last = page[i].id;
+    }
+    for (; k < width; k++) {
+        put(b, ", ");
+        q_text(b, last);
+    }
+    return m;
+}
+
+static int include_sql(const struct fhir_search *s, const struct fhir_sql_key *page, size_t n,
+                       int rev, struct arena *a, struct fhir_sql *out, struct err *e)
+{
+    const struct fhir_search_include *incs = rev ? s->revincludes : s->includes;
+    size_t ninc = rev ? s->nrevincludes : s->nincludes, parts = 0;
+    struct sb b = {.a = a};
+    if (ninc == 0 || n == 0)
+        return err_set(e, ERR_NOTFOUND, "nothing to include");
+    put(&b, "SELECT r.rtype, r.id, r.version, r.updated_ms, r.subject, r.category, r.body FROM "
+            "fhir_resource r WHERE r.deleted = 0 AND (r.rtype, r.id) IN (");
+    for (size_t i = 0; i < ninc; i++) {
+        const struct fhir_search_include *inc = &incs[i];
+        struct sb probe = {.a = a};
+        /* only when the page holds resources of the type the reference starts (or ends) at */
+        if (id_list(&probe, page, n, rev ? inc->target_type : inc->source_type) == 0)
+            continue;
+        if (parts++ > 0)
+            put(&b, " UNION ");
+        if (!rev) {
+            put(&b, "SELECT x.target_type, x.target_id FROM fhir_ix_ref x WHERE x.rtype = ");
+            q_text(&b, inc->source_type);
+            put(&b, " AND x.param = ");
+            q_text(&b, inc->param->name);
+            if (inc->target_type != NULL) {
+                put(&b, " AND x.target_type = ");
+                q_text(&b, inc->target_type);
+            }
+            put(&b, " AND x.id IN (");
+            id_list(&b, page, n, inc->source_type);
+            put(&b, ")");
+        } else {
+            put(&b, "SELECT x.rtype, x.id FROM fhir_ix_ref x WHERE x.rtype = ");
+            q_text(&b, inc->source_type);
+            put(&b, " AND x.param = ");
+            q_text(&b, inc->param->name);
+            put(&b, " AND x.target_type = ");
+            q_text(&b, inc->target_type);
+            put(&b, " AND x.target_id IN (");
+            id_list(&b, page, n, inc->target_type);
+            put(&b, ")");
+        }
+    }
+    if (parts == 0)
+        return err_set(e, ERR_NOTFOUND, "nothing to include");
+    put(&b, ") ORDER BY r.rtype, r.id LIMIT ");
+    q_int(&b, FHIR_SQL_INCLUDE_MAX);
+    return finish(&b, out, e);
+}
+
+int fhir_search_sql_include(const struct fhir_search *s, const struct fhir_sql_key *page, size_t n,
+                            struct arena *a, struct fhir_sql *out, struct err *e)
+{
+    return include_sql(s, page, n, 0, a, out, e);
+}
+
+int fhir_search_sql_revinclude(const struct fhir_search *s, const struct fhir_sql_key *page,
+                               size_t n, struct arena *a, struct fhir_sql *out, struct err *e)
+{
+    return include_sql(s, page, n, 1, a, out, e);
+}
