@@ -10,6 +10,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "base/arena.h"
 #include "base/log.h"
@@ -75,6 +78,34 @@ uint32_t consent__find(const struct consent_index *ix, const char *s)
     return find_n(ix, s, len, consent__hash(s, len));
 }
 
+/* The big arrays (atoms, slot tables, records) are read at random by every decision: they are
+ * line-aligned, and from 2 MB on they ask for transparent huge pages (THP is often "madvise"
+ * only), which removes most TLB misses of a random read. Freed with free(). */
+#define IX_HUGE ((size_t)2 << 20)
+
+static void *table_alloc(size_t bytes)
+{
+    void *p = NULL;
+    int huge = bytes >= IX_HUGE;
+    if (posix_memalign(&p, huge ? IX_HUGE : IX_LINE, bytes) != 0)
+        return NULL;
+#if defined(MADV_HUGEPAGE)
+    if (huge)
+        (void)madvise(p, bytes & ~(IX_HUGE - 1), MADV_HUGEPAGE); /* a hint: failure is fine */
+#endif
+    return p;
+}
+
+static void *table_calloc(size_t n, size_t elem)
+{
+    if (n != 0 && elem > SIZE_MAX / n)
+        return NULL;
+    void *p = table_alloc(n * elem);
+    if (p != NULL)
+        memset(p, 0, n * elem);
+    return p;
+}
+
 static const char *pool_copy(struct consent_index *ix, const char *s, size_t len)
 {
     struct ix_pool_block *b = ix->pool;
@@ -98,7 +129,7 @@ static const char *pool_copy(struct consent_index *ix, const char *s, size_t len
 static int grow_slots(struct consent_index *ix)
 {
     uint32_t n = ix->nslots ? ix->nslots * 2 : 1024;
-    uint64_t *slots = calloc(n, sizeof *slots);
+    uint64_t *slots = table_calloc(n, sizeof *slots);
     if (slots == NULL)
         return ERR_NOMEM;
     for (uint32_t a = 1; a < ix->natoms; a++) {
@@ -125,9 +156,11 @@ static uint32_t intern(struct consent_index *ix, const char *s)
         return 0;
     if (ix->natoms == ix->capatoms) {
         uint32_t cap = ix->capatoms * 2;
-        struct ix_atom *atoms = realloc(ix->atoms, cap * sizeof *atoms);
+        struct ix_atom *atoms = table_alloc((size_t)cap * sizeof *atoms);
         if (atoms == NULL)
             return 0;
+        memcpy(atoms, ix->atoms, ix->natoms * sizeof *atoms);
+        free(ix->atoms);
         ix->atoms = atoms;
         ix->capatoms = cap;
     }
@@ -153,7 +186,7 @@ struct consent_index *consent_index_new(void)
         return NULL;
     ix->lock = malloc(sizeof *ix->lock);
     ix->capatoms = 1024;
-    ix->atoms = calloc(ix->capatoms, sizeof *ix->atoms);
+    ix->atoms = table_calloc(ix->capatoms, sizeof *ix->atoms);
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
 #if defined(__GLIBC__)
@@ -177,10 +210,6 @@ void consent_index_free(struct consent_index *ix)
 {
     if (ix == NULL)
         return;
-    for (uint32_t i = 0; i < ix->capsubjects; i++) {
-        free(ix->subjects[i].links);
-        free(ix->subjects[i].cons);
-    }
     for (uint32_t i = 0; i < ix->npurposes; i++) {
         for (uint32_t v = 0; v < ix->purposes[i].nversions; v++)
             free(ix->purposes[i].versions[v].recips);
@@ -194,6 +223,7 @@ void consent_index_free(struct consent_index *ix)
     pthread_rwlock_destroy(ix->lock);
     free(ix->lock);
     free(ix->subjects);
+    free(ix->recs);
     free(ix->purposes);
     free(ix->atoms);
     free(ix->slots);
@@ -223,40 +253,111 @@ static int grow(void **items, uint32_t *cap, size_t elem, uint32_t first)
     return 0;
 }
 
-static int subject_is(const struct ix_subject *sj, const char *id, size_t len, uint32_t hash)
+/* ---- citizens: the subjects table and the records region ---- */
+
+_Static_assert(sizeof(struct ix_rec) == 40, "a record header is 40 bytes");
+_Static_assert(sizeof(struct ix_link) == 40 && sizeof(struct ix_consent) == 48,
+               "links and consents keep their sizes");
+
+static struct ix_rec *rec_at(const struct consent_index *ix, uint32_t ref)
 {
-    return sj->hash == hash && sj->len == len &&
-           memcmp(len < IX_SUBJECT_KEY ? sj->k.key : sj->k.s, id, len) == 0;
+    return (struct ix_rec *)(void *)(ix->recs + (size_t)ref * IX_LINE);
 }
 
-const struct ix_subject *consent__subject(const struct consent_index *ix, const char *id)
+static const char *rec_id(const struct ix_rec *r)
 {
-    if (id == NULL || ix->capsubjects == 0)
-        return NULL;
-    size_t len = strlen(id);
-    uint32_t hash = consent__hash(id, len), mask = ix->capsubjects - 1;
+    if (r->len < IX_REC_KEY)
+        return r->key;
+    const char *s;
+    memcpy(&s, r->key, sizeof s);
+    return s;
+}
+
+/* The slot of the citizen id in the subjects table, or UINT32_MAX. Caller holds a lock. */
+static uint32_t subject_slot(const struct consent_index *ix, const char *id, size_t len,
+                             uint32_t hash)
+{
+    if (ix->capsubjects == 0)
+        return UINT32_MAX;
+    uint32_t mask = ix->capsubjects - 1;
     for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
-        const struct ix_subject *sj = &ix->subjects[i];
-        if (sj->len == 0)
-            return NULL;
-        if (subject_is(sj, id, len, hash))
-            return sj;
+        uint64_t slot = ix->subjects[i];
+        if (slot == 0)
+            return UINT32_MAX;
+        if ((uint32_t)(slot >> 32) != hash)
+            continue;
+        const struct ix_rec *r = rec_at(ix, (uint32_t)slot);
+        if (r->len == len && memcmp(rec_id(r), id, len) == 0)
+            return i;
     }
+}
+
+const struct ix_rec *consent__subject(const struct consent_index *ix, const char *id, size_t len,
+                                      uint32_t hash)
+{
+    uint32_t i = id != NULL ? subject_slot(ix, id, len, hash) : UINT32_MAX;
+    return i == UINT32_MAX ? NULL : rec_at(ix, (uint32_t)ix->subjects[i]);
+}
+
+/* Lines fetched at once for a likely record: five hold a citizen with a link and five
+ * consents; the decision asks for the rest, if any, once it knows the record's size. */
+#define IX_PREFETCH_LINES 6
+
+void consent__prefetch_subject(const struct consent_index *ix, uint32_t hash)
+{
+    if (ix->capsubjects == 0)
+        return;
+    uint32_t mask = ix->capsubjects - 1;
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        uint64_t slot = ix->subjects[i];
+        if (slot == 0)
+            return;
+        if ((uint32_t)(slot >> 32) == hash) {
+            const unsigned char *p = ix->recs + (size_t)(uint32_t)slot * IX_LINE;
+            for (unsigned l = 0; l < IX_PREFETCH_LINES; l++)
+                __builtin_prefetch(p + l * IX_LINE);
+            return;
+        }
+    }
+}
+
+void consent__prefetch_atom(const struct consent_index *ix, uint32_t hash)
+{
+    uint32_t mask = ix->nslots - 1;
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        uint64_t slot = ix->slots[i];
+        if (slot == 0)
+            return;
+        if ((uint32_t)(slot >> 32) == hash) {
+            __builtin_prefetch(&ix->atoms[(uint32_t)slot]);
+            return;
+        }
+    }
+}
+
+void consent__prefetch_slots(const struct consent_index *ix, uint32_t subject_hash,
+                             uint32_t atom_hash, int with_atom)
+{
+    if (ix->capsubjects != 0)
+        __builtin_prefetch(&ix->subjects[subject_hash & (ix->capsubjects - 1)]);
+    if (with_atom)
+        __builtin_prefetch(&ix->slots[atom_hash & (ix->nslots - 1)]);
 }
 
 static int grow_subjects(struct consent_index *ix)
 {
     uint32_t n = ix->capsubjects ? ix->capsubjects * 2 : 1024;
-    struct ix_subject *t = calloc(n, sizeof *t);
+    uint64_t *t = n <= UINT32_MAX / 2 ? table_calloc(n, sizeof *t) : NULL;
     if (t == NULL)
         return ERR_NOMEM;
     for (uint32_t i = 0; i < ix->capsubjects; i++) {
-        if (ix->subjects[i].len == 0)
+        uint64_t slot = ix->subjects[i];
+        if (slot == 0)
             continue;
-        uint32_t j = ix->subjects[i].hash & (n - 1);
-        while (t[j].len != 0)
+        uint32_t j = (uint32_t)(slot >> 32) & (n - 1);
+        while (t[j] != 0)
             j = (j + 1) & (n - 1);
-        t[j] = ix->subjects[i];
+        t[j] = slot;
     }
     free(ix->subjects);
     ix->subjects = t;
@@ -264,45 +365,125 @@ static int grow_subjects(struct consent_index *ix)
     return 0;
 }
 
-/* The subject's slot, made if needed; NULL when out of memory. Caller holds the write lock;
- * the pointer is valid until the next subject is added. */
-static struct ix_subject *subject_of(struct consent_index *ix, const char *id)
+/* Records come in size classes: 1 to 16 lines exactly (most citizens), then powers of two. */
+static uint32_t rec_round(uint32_t lines)
 {
-    struct ix_subject *sj = (struct ix_subject *)consent__subject(ix, id);
-    if (sj != NULL)
-        return sj;
-    size_t len = strlen(id);
-    if (len == 0 || len > UINT32_MAX)
-        return NULL;
-    if ((uint64_t)(ix->nsubjects + 1) * 2 > ix->capsubjects && grow_subjects(ix) != 0)
-        return NULL;
-    uint32_t hash = consent__hash(id, len), mask = ix->capsubjects - 1, i = hash & mask;
-    while (ix->subjects[i].len != 0)
-        i = (i + 1) & mask;
-    sj = &ix->subjects[i];
-    *sj = (struct ix_subject){.hash = hash, .len = (uint32_t)len};
-    if (len < IX_SUBJECT_KEY) {
-        memcpy(sj->k.key, id, len);
-    } else if ((sj->k.s = pool_copy(ix, id, len)) == NULL) {
-        sj->len = 0;
-        return NULL;
-    }
-    ix->nsubjects++;
-    return sj;
+    if (lines <= 16)
+        return lines;
+    uint32_t n = 32;
+    while (n < lines)
+        n *= 2;
+    return n;
 }
 
-/* Room for one more entry in a subject's array of 16-bit count. */
-static int grow16(void **items, uint16_t *cap, size_t elem, uint16_t first)
+static unsigned rec_class(uint32_t lines) /* of a rounded size */
 {
-    if (*cap >= 32768)
-        return ERR_TOOBIG;
-    uint16_t n = *cap ? (uint16_t)(*cap * 2) : first;
-    void *p = realloc(*items, (size_t)n * elem);
-    if (p == NULL)
-        return ERR_NOMEM;
-    *items = p;
-    *cap = n;
-    return 0;
+    if (lines <= 16)
+        return lines - 1;
+    unsigned c = 16;
+    for (uint32_t n = 32; n < lines; n *= 2)
+        c++;
+    return c;
+}
+
+/* A block of lines (rounded by rec_round) from the region: a freed one of its class, or new
+ * room at the top (the region doubles when full; records are found by line number, so moving
+ * it is fine). 0 when out of memory. Caller holds the write lock. */
+static uint32_t rec_alloc(struct consent_index *ix, uint32_t lines)
+{
+    unsigned c = rec_class(lines);
+    uint32_t ref = ix->freerecs[c];
+    if (ref != 0) {
+        memcpy(&ix->freerecs[c], rec_at(ix, ref), sizeof ref);
+        return ref;
+    }
+    if (ix->toprecs == 0)
+        ix->toprecs = 1; /* line 0 is never a record: a slot of 0 means empty */
+    if ((uint64_t)ix->toprecs + lines > ix->caprecs) {
+        uint64_t cap = ix->caprecs ? ix->caprecs : 64;
+        while (cap < (uint64_t)ix->toprecs + lines)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return 0;
+        unsigned char *recs = table_alloc((size_t)cap * IX_LINE);
+        if (recs == NULL)
+            return 0;
+        if (ix->recs != NULL)
+            memcpy(recs, ix->recs, (size_t)ix->toprecs * IX_LINE);
+        free(ix->recs);
+        ix->recs = recs;
+        ix->caprecs = (uint32_t)cap;
+    }
+    ref = ix->toprecs;
+    ix->toprecs += lines;
+    return ref;
+}
+
+static void rec_free(struct consent_index *ix, uint32_t ref)
+{
+    struct ix_rec *r = rec_at(ix, ref);
+    unsigned c = rec_class(r->lines);
+    memcpy(r, &ix->freerecs[c], sizeof ref);
+    ix->freerecs[c] = ref;
+}
+
+/* The slot of the citizen id, with a record made if needed; UINT32_MAX when out of memory.
+ * Caller holds the write lock. */
+static uint32_t subject_of(struct consent_index *ix, const char *id)
+{
+    size_t len = strlen(id);
+    uint32_t hash = consent__hash(id, len);
+    uint32_t i = subject_slot(ix, id, len, hash);
+    if (i != UINT32_MAX)
+        return i;
+    if (len == 0 || len > UINT32_MAX)
+        return UINT32_MAX;
+    if ((uint64_t)(ix->nsubjects + 1) * 2 > ix->capsubjects && grow_subjects(ix) != 0)
+        return UINT32_MAX;
+    const char *copy = NULL;
+    if (len >= IX_REC_KEY && (copy = pool_copy(ix, id, len)) == NULL)
+        return UINT32_MAX;
+    uint32_t ref = rec_alloc(ix, 1);
+    if (ref == 0)
+        return UINT32_MAX;
+    struct ix_rec *r = rec_at(ix, ref);
+    *r = (struct ix_rec){.len = (uint32_t)len, .lines = 1};
+    if (copy == NULL)
+        memcpy(r->key, id, len);
+    else
+        memcpy(r->key, &copy, sizeof copy);
+    uint32_t mask = ix->capsubjects - 1;
+    for (i = hash & mask; ix->subjects[i] != 0;)
+        i = (i + 1) & mask;
+    ix->subjects[i] = (uint64_t)hash << 32 | ref;
+    ix->nsubjects++;
+    return i;
+}
+
+/* The record in slot i with room for `more` bytes beyond what it uses: itself, or a copy in a
+ * bigger block (the old one freed). NULL when out of memory (nothing changed). Caller holds the
+ * write lock; the pointer is valid until the next change. */
+static struct ix_rec *rec_room(struct consent_index *ix, uint32_t i, size_t more)
+{
+    uint32_t ref = (uint32_t)ix->subjects[i];
+    struct ix_rec *r = rec_at(ix, ref);
+    size_t need = ix_rec_used(r) + more;
+    if (need <= (size_t)r->lines * IX_LINE)
+        return r;
+    size_t want = (need + IX_LINE - 1) / IX_LINE;
+    if (want > 16)
+        want += want / 4; /* a growing big record moves rarely */
+    uint32_t lines = rec_round((uint32_t)want);
+    uint32_t nref = rec_alloc(ix, lines);
+    if (nref == 0)
+        return NULL;
+    r = rec_at(ix, ref); /* the region may have moved */
+    struct ix_rec *n = rec_at(ix, nref);
+    memcpy(n, r, ix_rec_used(r));
+    n->lines = lines;
+    rec_free(ix, ref);
+    ix->subjects[i] = (ix->subjects[i] & 0xffffffff00000000ull) | nref;
+    return n;
 }
 
 static struct ix_purpose *purpose_of(struct consent_index *ix, uint32_t a)
@@ -417,8 +598,8 @@ static int put_consent_locked(struct consent_index *ix, const struct consent_ind
         return ERR_NOMEM;
     if (c->purpose_version < 1 || c->purpose_version > INT32_MAX)
         return ERR_INVALID;
-    struct ix_subject *sj = subject_of(ix, c->subject_id);
-    if (sj == NULL)
+    uint32_t slot = subject_of(ix, c->subject_id);
+    if (slot == UINT32_MAX)
         return ERR_NOMEM;
     struct ix_consent nc = {.id = NULL,
                             .recipient = ra,
@@ -430,18 +611,21 @@ static int put_consent_locked(struct consent_index *ix, const struct consent_ind
                             .version = (uint32_t)c->purpose_version,
                             .from = c->valid_from_ms,
                             .until = c->valid_until_ms};
-    for (uint32_t i = 0; i < sj->ncons; i++)
-        if (strcmp(sj->cons[i].id, c->id) == 0) {
-            nc.id = sj->cons[i].id;
-            sj->cons[i] = nc;
+    struct ix_rec *r = rec_at(ix, (uint32_t)ix->subjects[slot]);
+    struct ix_consent *cons = ix_rec_cons(r);
+    for (uint32_t i = 0; i < r->ncons; i++)
+        if (strcmp(cons[i].id, c->id) == 0) {
+            nc.id = cons[i].id;
+            cons[i] = nc;
             return 0;
         }
-    if (sj->ncons == sj->capcons &&
-        grow16((void **)&sj->cons, &sj->capcons, sizeof *sj->cons, 4) != 0)
+    if (r->ncons >= IX_REC_MAX)
+        return ERR_TOOBIG;
+    if ((r = rec_room(ix, slot, sizeof nc)) == NULL)
         return ERR_NOMEM;
     if ((nc.id = pool_copy(ix, c->id, strlen(c->id))) == NULL)
         return ERR_NOMEM;
-    sj->cons[sj->ncons++] = nc;
+    ix_rec_cons(r)[r->ncons++] = nc;
     ix->nconsents++;
     return 0;
 }
@@ -458,11 +642,16 @@ int consent_index_remove_consent(struct consent_index *ix, const char *subject_i
                                  const char *consent_id)
 {
     wrlock(ix);
-    struct ix_subject *sj = (struct ix_subject *)consent__subject(ix, subject_id);
-    if (sj != NULL && consent_id != NULL) {
-        for (uint32_t i = 0; i < sj->ncons; i++)
-            if (strcmp(sj->cons[i].id, consent_id) == 0) {
-                sj->cons[i] = sj->cons[--sj->ncons];
+    size_t len = subject_id != NULL ? strlen(subject_id) : 0;
+    uint32_t slot = subject_id != NULL && consent_id != NULL
+                        ? subject_slot(ix, subject_id, len, consent__hash(subject_id, len))
+                        : UINT32_MAX;
+    if (slot != UINT32_MAX) {
+        struct ix_rec *r = rec_at(ix, (uint32_t)ix->subjects[slot]);
+        struct ix_consent *cons = ix_rec_cons(r);
+        for (uint32_t i = 0; i < r->ncons; i++)
+            if (strcmp(cons[i].id, consent_id) == 0) {
+                cons[i] = cons[--r->ncons];
                 ix->nconsents--;
                 break;
             }
@@ -474,8 +663,8 @@ int consent_index_remove_consent(struct consent_index *ix, const char *subject_i
 static int put_link_locked(struct consent_index *ix, const struct consent_index_link *l)
 {
     uint32_t da = intern(ix, l->delegate_id);
-    struct ix_subject *sj = da ? subject_of(ix, l->subject_id) : NULL;
-    if (sj == NULL)
+    uint32_t slot = da ? subject_of(ix, l->subject_id) : UINT32_MAX;
+    if (slot == UINT32_MAX)
         return ERR_NOMEM;
     struct ix_link nl = {.id = NULL,
                          .delegate = da,
@@ -484,18 +673,24 @@ static int put_link_locked(struct consent_index *ix, const struct consent_index_
                          .guardian = l->guardian ? 1 : 0,
                          .from = l->valid_from_ms,
                          .until = l->valid_until_ms};
-    for (uint32_t i = 0; i < sj->nlinks; i++)
-        if (strcmp(sj->links[i].id, l->id) == 0) {
-            nl.id = sj->links[i].id;
-            sj->links[i] = nl;
+    struct ix_rec *r = rec_at(ix, (uint32_t)ix->subjects[slot]);
+    struct ix_link *links = ix_rec_links(r);
+    for (uint32_t i = 0; i < r->nlinks; i++)
+        if (strcmp(links[i].id, l->id) == 0) {
+            nl.id = links[i].id;
+            links[i] = nl;
             return 0;
         }
-    if (sj->nlinks == sj->caplinks &&
-        grow16((void **)&sj->links, &sj->caplinks, sizeof *sj->links, 2) != 0)
+    if (r->nlinks >= IX_REC_MAX)
+        return ERR_TOOBIG;
+    if ((r = rec_room(ix, slot, sizeof nl)) == NULL)
         return ERR_NOMEM;
     if ((nl.id = pool_copy(ix, l->id, strlen(l->id))) == NULL)
         return ERR_NOMEM;
-    sj->links[sj->nlinks++] = nl;
+    /* the consents follow the links: move them up by one link */
+    struct ix_consent *cons = ix_rec_cons(r);
+    memmove((char *)cons + sizeof nl, cons, (size_t)r->ncons * sizeof *cons);
+    ix_rec_links(r)[r->nlinks++] = nl;
     ix->nlinks++;
     return 0;
 }
@@ -517,6 +712,18 @@ void consent_index_stats(const struct consent_index *ix, struct consent_index_st
                                         .purposes = ix->npurposes,
                                         .interned = ix->natoms - 1,
                                         .change_seq = ix->change_seq};
+    size_t bytes = sizeof *ix + (size_t)ix->capatoms * sizeof *ix->atoms +
+                   (size_t)ix->nslots * sizeof *ix->slots +
+                   (size_t)ix->capsubjects * sizeof *ix->subjects + (size_t)ix->caprecs * IX_LINE +
+                   (size_t)ix->cappurposes * sizeof *ix->purposes;
+    for (const struct ix_pool_block *b = ix->pool; b != NULL; b = b->next)
+        bytes += sizeof *b + b->cap;
+    for (uint32_t i = 0; i < ix->npurposes; i++) {
+        bytes += ix->purposes[i].capversions * sizeof *ix->purposes[i].versions;
+        for (uint32_t v = 0; v < ix->purposes[i].nversions; v++)
+            bytes += ix->purposes[i].versions[v].nrecips * sizeof(uint32_t);
+    }
+    out->bytes = bytes;
     unlock(ix);
 }
 
@@ -819,11 +1026,12 @@ int consent_index_reload_subject(struct consent_index *ix, struct store *s, cons
             e);
     if (rc == 0) {
         wrlock(ix);
-        struct ix_subject *sj = subject_of(ix, subject_id);
-        if (sj == NULL) {
+        uint32_t slot = subject_of(ix, subject_id);
+        if (slot == UINT32_MAX) {
             rc = ERR_NOMEM;
         } else {
-            /* keep the arrays: the re-adds below reuse their room */
+            /* keep the record: the re-adds below reuse its room */
+            struct ix_rec *sj = rec_at(ix, (uint32_t)ix->subjects[slot]);
             ix->nlinks -= sj->nlinks;
             ix->nconsents -= sj->ncons;
             sj->nlinks = sj->ncons = 0;

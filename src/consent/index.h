@@ -86,6 +86,14 @@ void consent_query_from_principal(struct consent_query *q, const struct id_princ
 int consent_decide(const struct consent_index *ix, const struct consent_query *q,
                    struct consent_decision *out);
 
+/* Decides n questions at once: out[i] is exactly what consent_decide(ix, &qs[i], &out[i]) gives.
+ * For callers with many questions in hand (a FHIR search over many resources): it takes the
+ * read lock once per 64 questions and asks the memory for the next questions' citizens while
+ * deciding the current one, so their cache misses overlap. Returns 0, or ERR_INVALID when at
+ * least one question was malformed (its decision says deny, as the single call's does). */
+int consent_decide_many(const struct consent_index *ix, const struct consent_query *qs, size_t n,
+                        struct consent_decision *out);
+
 /* May delegate_id manage subject_id's consents now (a valid link with manage_consents or
  * everything)? 1 or 0. */
 int consent_index_may_manage(const struct consent_index *ix, const char *delegate_id,
@@ -156,6 +164,8 @@ int consent_index_poll(struct consent_index *ix, struct store *s, struct err *e)
 /* Figures for /metrics and the benchmark. */
 struct consent_index_stats {
     size_t subjects, consents, links, purposes, interned;
+    size_t bytes;       /* memory the index holds (tables, records, strings; allocator overhead not
+                           counted) */
     int64_t change_seq; /* the last consent_change seq applied */
 };
 void consent_index_stats(const struct consent_index *ix, struct consent_index_stats *out);

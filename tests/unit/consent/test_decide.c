@@ -232,6 +232,26 @@ static struct consent_query query(const struct actor *a, enum consent_category c
                                   .now_ms = NOW};
 }
 
+/* consent_decide_many() must answer exactly as the single call, field by field. */
+static void same_as_single_calls(const struct consent_index *ix, const struct consent_query *qs,
+                                 size_t n)
+{
+    struct consent_decision many[64], one;
+    assert_true(n <= 64);
+    int rc = consent_decide_many(ix, qs, n, many), want_rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        int r1 = consent_decide(ix, &qs[i], &one);
+        if (r1 != 0)
+            want_rc = r1;
+        assert_int_equal(many[i].effect, one.effect);
+        assert_ptr_equal(many[i].decided_by, one.decided_by);
+        assert_ptr_equal(many[i].reason, one.reason);
+        assert_ptr_equal(many[i].purpose, one.purpose);
+        assert_int_equal(many[i].purpose_version, one.purpose_version);
+    }
+    assert_int_equal(rc, want_rc);
+}
+
 static void matrix(void **state)
 {
     (void)state;
@@ -240,6 +260,8 @@ static void matrix(void **state)
         for (size_t ai = 0; ai < NACTORS; ai++) {
             const struct actor *a = &actors[ai];
             struct consent_index *ix = build((enum state)st, a->route);
+            struct consent_query all[2 * CONSENT_CAT_COUNT];
+            size_t nall = 0;
             for (int cat = 0; cat < CONSENT_CAT_COUNT; cat++)
                 for (unsigned action = CONSENT_READ; action <= CONSENT_WRITE; action++) {
                     struct consent_query q = query(a, (enum consent_category)cat, action);
@@ -253,9 +275,11 @@ static void matrix(void **state)
                                  d.effect ? "permit" : "deny", d.decided_by, d.reason,
                                  x.permit ? "permit" : "deny", x.by);
                     assert_non_null(d.reason);
+                    all[nall++] = q;
                     cases++;
                     permits += x.permit;
                 }
+            same_as_single_calls(ix, all, nall);
             consent_index_free(ix);
         }
     assert_true(cases >= 200);
@@ -558,6 +582,32 @@ static void index_updates(void **state)
     consent_index_free(ix);
 }
 
+/* The batch entry point over every actor at once, with malformed questions mixed in. */
+static void deciding_many_at_once(void **state)
+{
+    (void)state;
+    struct consent_index *ix = build(ST_ACTIVE, R_PURPOSE);
+    struct consent_query qs[64];
+    size_t n = 0;
+    for (size_t ai = 0; ai < NACTORS && n < 60; ai++)
+        for (unsigned action = CONSENT_READ; action <= CONSENT_WRITE; action++) {
+            qs[n] = query(&actors[ai], (enum consent_category)(ai % CONSENT_CAT_COUNT), action);
+            qs[n].break_glass = ai % 3 == 0 ? "cardiac arrest in the ward" : NULL;
+            n++;
+        }
+    qs[n] = qs[0], qs[n].action = 7, n++;                   /* malformed: action */
+    qs[n] = qs[1], qs[n].subject = NULL, n++;               /* malformed: no subject */
+    qs[n] = qs[2], qs[n].category = CONSENT_CAT_COUNT, n++; /* malformed: category */
+    same_as_single_calls(ix, qs, n);
+    same_as_single_calls(ix, qs, 1);
+    same_as_single_calls(ix, qs, 0);
+    struct consent_decision out[2];
+    assert_int_equal(consent_decide_many(NULL, qs, 2, out), ERR_INVALID);
+    assert_int_equal(out[1].effect, CONSENT_DENY);
+    assert_int_equal(consent_decide_many(ix, NULL, 0, NULL), 0);
+    consent_index_free(ix);
+}
+
 static void rights_scope(void **state)
 {
     (void)state;
@@ -583,6 +633,7 @@ int main(void)
         cmocka_unit_test(delegates_act_only_for_their_subject),
         cmocka_unit_test(malformed_questions_are_denied),
         cmocka_unit_test(index_updates),
+        cmocka_unit_test(deciding_many_at_once),
         cmocka_unit_test(rights_scope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
