@@ -315,6 +315,11 @@ static int find_existing(struct store_tx *tx, struct fhir_write *w, struct err *
 int fhir_resource_write_fn(struct store_tx *tx, void *ctx, struct err *e)
 {
     struct fhir_write *w = ctx;
+    /* the owner may point into the resource (a Patient's own id), which stamp() replaces */
+    if (w->subject != NULL && w->subject != w->owner) {
+        snprintf(w->owner, sizeof w->owner, "%s", w->subject);
+        w->subject = w->owner;
+    }
     if (w->op == FHIR_WRITE_CREATE && w->if_none_exist != NULL) {
         int rc = find_existing(tx, w, e);
         if (rc != 0 || w->existing)

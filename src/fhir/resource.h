@@ -86,7 +86,7 @@ struct fhir_write {
     char *body;    /* create, update: the stored text (malloc'ed: fhir_write_release) */
     size_t len;
     int64_t current_version;     /* on an If-Match failure: the version that is current */
-    char owner[FHIR_ID_MAX + 1]; /* delete: the stored subject (w->subject points here) */
+    char owner[FHIR_ID_MAX + 1]; /* a copy of the subject (w->subject points here) */
 };
 
 /* The store_write_fn of a fhir_write (ctx). Fails with ERR_NOTFOUND (update or delete of a

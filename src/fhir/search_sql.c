@@ -346,7 +346,11 @@ static int drives(const struct fhir_search_clause *cl)
     }
 }
 
-static void clause_sql(struct sb *b, const struct fhir_search_clause *cl, const char *rtype)
+/* drive: the clause may be the one IN list that drives the query (the first drivable one);
+ * every other clause is a correlated EXISTS probe of the "by resource" index (rtype, id, param,
+ * value), so a search with several equalities reads one list, not one list per clause. */
+static void clause_sql(struct sb *b, const struct fhir_search_clause *cl, const char *rtype,
+                       int drive)
 {
     if (cl->special == FHIR_SP_ID) {
         put(b, "r.id IN (");
@@ -374,7 +378,7 @@ static void clause_sql(struct sb *b, const struct fhir_search_clause *cl, const 
         return;
     }
     int negate = cl->modifier == FHIR_MOD_NOT || (cl->modifier == FHIR_MOD_MISSING && cl->missing);
-    if (!negate && drives(cl)) {
+    if (!negate && drive) {
         /* selective and served by an index on (rtype, param, value): the matching ids drive
          * the query (measured on SQLite: a correlated EXISTS here scans every resource of the
          * type) */
@@ -406,9 +410,14 @@ static void where_sql(struct sb *b, const struct fhir_search *s)
     put(b, " FROM fhir_resource r WHERE r.rtype = ");
     q_text(b, s->rtype);
     put(b, " AND r.deleted = 0");
+    int driven = 0;
     for (size_t i = 0; i < s->nclauses; i++) {
+        const struct fhir_search_clause *cl = &s->clauses[i];
+        int drive =
+            !driven && cl->special == FHIR_SP_NONE && drives(cl) && cl->modifier != FHIR_MOD_NOT;
+        driven |= drive;
         put(b, " AND ");
-        clause_sql(b, &s->clauses[i], s->rtype);
+        clause_sql(b, cl, s->rtype, drive);
     }
 }
 

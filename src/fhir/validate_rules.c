@@ -6,6 +6,8 @@
  * conform to this profile" (observation-vitalsigns.html, "Vital Signs"). */
 #include "fhir/validate_rules.h"
 
+#include "fhir/attachment.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -139,9 +141,24 @@ static void check_vital_signs(const json_t *obs, const char *path, struct fhir_i
     }
 }
 
+/* DocumentReference.content[i].attachment: an uploaded document (attachment.h) */
+static void check_documents(const json_t *doc, const char *path, struct fhir_issues *out)
+{
+    size_t i;
+    const json_t *content;
+    json_array_foreach(json_object_get(doc, "content"), i, content)
+    {
+        char at[FHIR_ISSUE_EXPR];
+        snprintf(at, sizeof at, "%.200s.content[%zu].attachment", path, i);
+        fhir_attachment_check(json_object_get(content, "attachment"), at, out);
+    }
+}
+
 void fhir_validate__rules(const json_t *resource, const char *type, const char *path,
                           struct fhir_issues *out)
 {
     if (strcmp(type, "Observation") == 0 && is_vital_signs(resource))
         check_vital_signs(resource, path, out);
+    else if (strcmp(type, "DocumentReference") == 0)
+        check_documents(resource, path, out);
 }

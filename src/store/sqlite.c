@@ -26,10 +26,14 @@
 #define STMT_CACHE_MAX        64     /* prepared statements kept per connection */
 #define STMT_CACHE_BUCKETS    128    /* hash buckets of the statement cache (power of two) */
 #define SQL_MAX_BYTES         ((size_t)256 * 1024) /* longest SQL text accepted */
-#define BUSY_TIMEOUT_MS       5000       /* waits for another process's lock before SQLITE_BUSY */
-#define WAL_CHECKPOINT_FRAMES 1000       /* WAL size that triggers a passive checkpoint */
-#define JOURNAL_SIZE_LIMIT    "67108864" /* WAL bytes kept after a checkpoint resets it (64 MiB) */
-#define SQL_SHOWN             60         /* characters of SQL quoted in error messages */
+#define BUSY_TIMEOUT_MS       5000 /* waits for another process's lock before SQLITE_BUSY */
+#define WAL_CHECKPOINT_FRAMES 1000 /* WAL size that triggers a passive checkpoint */
+/* page caches, as negative KiB (PRAGMA cache_size): the writer's holds a whole batch's pages;
+ * each reader's the hot index pages of searches */
+#define WRITER_CACHE_KIB   "-65536"
+#define READER_CACHE_KIB   "-16384"
+#define JOURNAL_SIZE_LIMIT "67108864" /* WAL bytes kept after a checkpoint resets it (64 MiB) */
+#define SQL_SHOWN          60         /* characters of SQL quoted in error messages */
 
 /* One cached prepared statement, in a hash bucket chain and in the connection's LRU list. */
 struct stmt_entry {
@@ -594,6 +598,8 @@ static int reader_get(struct store *s, struct reader **out, struct err *e)
     ret = conn_open(&r->c, s->db_path, SQLITE_OPEN_READONLY, e);
     if (ret == 0)
         ret = conn_exec(&r->c, "PRAGMA query_only=ON", NULL, 0, e);
+    if (ret == 0)
+        ret = conn_exec(&r->c, "PRAGMA cache_size=" READER_CACHE_KIB, NULL, 0, e);
     if (ret != 0)
         goto out;
     if (pthread_setspecific(s->rkey, r) != 0) {
@@ -990,6 +996,10 @@ static int writer_open(struct store *s, struct err *e)
         ret = conn_exec(&s->w, "PRAGMA foreign_keys=ON", NULL, 0, e);
     if (ret == 0)
         ret = conn_exec(&s->w, "PRAGMA journal_size_limit=" JOURNAL_SIZE_LIMIT, NULL, 0, e);
+    /* the writer's page cache: a batch of FHIR writes touches many index pages at random ids,
+     * and SQLite's default 2 MiB made it spill (write) pages in the middle of a transaction */
+    if (ret == 0)
+        ret = conn_exec(&s->w, "PRAGMA cache_size=" WRITER_CACHE_KIB, NULL, 0, e);
     if (ret != 0)
         goto out;
     /* replaces SQLite's auto-checkpoint, which would run inside COMMIT and delay acks */

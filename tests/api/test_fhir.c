@@ -959,6 +959,59 @@ static void everything_of_a_patient(void **state)
     free(path);
 }
 
+static char *document(const char *patient, const char *type, const char *data, int size)
+{
+    char *sz = size >= 0 ? str_printf(",\"size\":%d", size) : strdup("");
+    char *d =
+        str_printf("{\"resourceType\":\"DocumentReference\",\"status\":\"current\","
+                   "\"subject\":{\"reference\":\"Patient/%s\"},\"description\":\"血液検査結果\","
+                   "\"content\":[{\"attachment\":{\"contentType\":\"%s\",\"data\":\"%s\"%s}}]}",
+                   patient, type, data, sz);
+    free(sz);
+    return d;
+}
+
+static void offline_reports_are_type_checked(void **state)
+{
+    (void)state;
+    /* "%PDF-1.4\n%\xe2\xe3\n" and a PNG signature, in base64 */
+    const char *pdf = "JVBERi0xLjQKJeLjCg==", *png = "iVBORw0KGgoAAAAN";
+    char *ok = document(F->taro, "application/pdf", pdf, 13);
+    char *id = create("DocumentReference", F->t_taro, ok);
+    char *path = str_printf("/fhir/DocumentReference/%s", id);
+    struct resp r = call("GET", path, F->t_taro, NULL);
+    assert_status(&r, 200);
+    resp_free(&r);
+    /* his doctor has no consent for clinical documents */
+    r = call("GET", path, F->t_doctor, NULL);
+    assert_outcome(&r, 403, "forbidden");
+    resp_free(&r);
+    char *png_ok = document(F->taro, "image/png", png, -1);
+    free(create("DocumentReference", F->t_taro, png_ok));
+    struct {
+        const char *type, *data;
+        int size;
+        const char *where;
+    } bad[] = {
+        {"image/png", pdf, -1, "attachment.data"},        /* the bytes are a PDF */
+        {"text/html", pdf, -1, "attachment.contentType"}, /* not a document type */
+        {"application/pdf", "%%%not-base64", -1, "attachment.data"},
+        {"application/pdf", pdf, 99, "attachment.size"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *b = document(F->taro, bad[i].type, bad[i].data, bad[i].size);
+        r = call("POST", "/fhir/DocumentReference", F->t_taro, b);
+        assert_status(&r, 422);
+        assert_non_null(strstr(r.body, bad[i].where));
+        resp_free(&r);
+        free(b);
+    }
+    free(png_ok);
+    free(path);
+    free(id);
+    free(ok);
+}
+
 /* ---- set-up ---- */
 
 static char *token(const char *email, const char *pass, const char *act_as, const char *scope)
@@ -1032,6 +1085,7 @@ int main(void)
         cmocka_unit_test(transactions_are_all_or_nothing),
         cmocka_unit_test(conditional_create_can_be_repeated),
         cmocka_unit_test(everything_of_a_patient),
+        cmocka_unit_test(offline_reports_are_type_checked),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
