@@ -30,6 +30,9 @@ int cli_keys(int argc, char **argv);
 /* `cityos audit verify|checkpoint` (audit_cmd.c): check the whole trail, or sign a checkpoint. */
 int cli_audit(int argc, char **argv);
 
+/* `cityos import FILE...` (import_cmd.c): FHIR Bundles, NDJSON and check-up CSV files. */
+int cli_import(int argc, char **argv);
+
 /* Loads the configuration for a subcommand, sets the log level and initialises libsodium.
  * Returns 0, 1 when --help was printed (exit 0), or 2 after printing the error. */
 int cli_prepare(struct config *cfg, unsigned command, int argc, char **argv);

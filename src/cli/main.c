@@ -25,6 +25,7 @@ static void print_usage(FILE *out)
                  "  client    register an OAuth client\n"
                  "  keys      rotate the OpenID signing keys (keys rotate --help)\n"
                  "  audit     verify the data tracker's chains, or write a checkpoint\n"
+                 "  import    import FHIR Bundles, NDJSON and check-up CSV files\n"
                  "  version   print the version and the libraries in use\n\n"
                  "`cityos <command> --help` lists that command's options.\n");
 }
@@ -90,6 +91,8 @@ int main(int argc, char **argv)
         return cli_keys(argc - 2, argv + 2);
     if (strcmp(cmd, "audit") == 0)
         return cli_audit(argc - 2, argv + 2);
+    if (strcmp(cmd, "import") == 0)
+        return cli_import(argc - 2, argv + 2);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return print_version();
     fprintf(stderr, "cityos: unknown command \"%s\"\n\n", cmd);

@@ -291,6 +291,15 @@ static const struct store__migration migrations[] = {
             "CREATE INDEX fhir_ix_uri_by_value ON fhir_ix_uri (rtype, param, value, id);"
             "CREATE INDEX fhir_ix_uri_by_res ON fhir_ix_uri (rtype, id, param, value);",
     },
+    {
+        /* the life-stage import's ledger (docs/import.md): one row per record committed, in
+         * the record's own transaction, so a rerun skips exactly what was imported */
+        .version = 9,
+        .name = "fhir_import",
+        .sql = "CREATE TABLE fhir_import (source TEXT NOT NULL, record_hash TEXT NOT NULL "
+               "CHECK (length(record_hash) = 64), created_ms BIGINT NOT NULL, "
+               "resources TEXT NOT NULL, PRIMARY KEY (source, record_hash));",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)
