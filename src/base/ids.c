@@ -1,7 +1,8 @@
-/* ids.c - 128-bit random identifiers in lower-case Crockford base32. */
+/* ids.c - 128-bit random identifiers in lower-case Crockford base32, and time-ordered ones. */
 #include "base/ids.h"
 
 #include <sodium.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -26,6 +27,18 @@ void ids_new(char out[IDS_LEN + 1])
         out[i] = alphabet[v & 31];
     }
     out[IDS_LEN] = '\0';
+}
+
+void ids_new_ordered(char out[IDS_LEN + 1], int64_t now_ms)
+{
+    /* 10 characters of time (50 bits: milliseconds since 1970, most significant first), then 16
+     * of the randomness of ids_new() (80 bits) */
+    ids_new(out);
+    uint64_t t = now_ms > 0 ? (uint64_t)now_ms : 0;
+    for (int i = 9; i >= 0; i--) {
+        out[i] = alphabet[t & 31];
+        t >>= 5;
+    }
 }
 
 int ids_valid(const char *s)

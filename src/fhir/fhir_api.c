@@ -352,7 +352,7 @@ static int post_create(struct http_request *req, void *ctx)
         }
         snprintf(w->id, sizeof w->id, "%s", rid);
     } else {
-        ids_new(w->id);
+        ids_new_ordered(w->id, clock_now_ms());
     }
     if (json_object_set_new(wc->doc, "id", json_string(w->id)) != 0)
         return -1;

@@ -337,7 +337,7 @@ static int assign_ids(struct fhir_import_record *r, char *why, size_t cap)
         if (id != NULL)
             snprintf(it->w.id, sizeof it->w.id, "%s", id);
         else
-            ids_new(it->w.id);
+            ids_new_ordered(it->w.id, clock_now_ms());
         for (size_t k = 0; k < i; k++)
             if (strcmp(r->items[k].rtype, it->rtype) == 0 &&
                 strcmp(r->items[k].w.id, it->w.id) == 0) {

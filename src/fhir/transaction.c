@@ -127,7 +127,7 @@ static void read_request(struct bundle_call *bc, struct entry *en, json_t *item)
 static void assign_id(struct entry *en)
 {
     if (strcmp(en->rtype, "Patient") != 0) {
-        ids_new(en->w.id);
+        ids_new_ordered(en->w.id, clock_now_ms());
         return;
     }
     size_t i;

@@ -36,11 +36,34 @@ static void foreign_strings_are_refused(void **state)
     assert_true(ids_valid("0123456789abcdefghjkmnpqrs"));
 }
 
+/* Ordered ids: well formed, sorted by their time, unique within one millisecond. */
+static void ordered_ids_sort_by_time(void **state)
+{
+    (void)state;
+    char a[IDS_LEN + 1], b[IDS_LEN + 1], c[IDS_LEN + 1];
+    ids_new_ordered(a, 1764000000000);
+    ids_new_ordered(b, 1764000000001);
+    ids_new_ordered(c, 1764000000001);
+    assert_true(ids_valid(a) && ids_valid(b) && ids_valid(c));
+    assert_true(strcmp(a, b) < 0);
+    assert_memory_equal(b, c, 10); /* the same millisecond: the same time part ... */
+    assert_string_not_equal(b, c); /* ... and different randomness */
+    /* each step of the time part sorts, across a character boundary too */
+    for (int64_t t = 31; t < 40; t++) {
+        ids_new_ordered(a, 1764000000000 + t);
+        ids_new_ordered(b, 1764000000000 + t + 1);
+        assert_true(strncmp(a, b, 10) < 0);
+    }
+    ids_new_ordered(a, 0);
+    assert_memory_equal(a, "0000000000", 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ids_are_well_formed_and_unique),
         cmocka_unit_test(foreign_strings_are_refused),
+        cmocka_unit_test(ordered_ids_sort_by_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
