@@ -55,3 +55,13 @@ if command -v npm >/dev/null && [ -f "$fhirdefs/package-lock.json" ] &&
   echo "cityos: npm ci --prefix tools/fhirdefs" >&2
   npm ci --prefix "$fhirdefs" --no-audit --no-fund --loglevel=error >&2
 fi
+
+# The FHIR client test's npm packages (fhir-kit-client), exactly as pinned in
+# tests/fhirclient/package-lock.json; again only when missing or older than the lock file.
+fhirclient="$(cd "$(dirname "$0")/.." && pwd)/tests/fhirclient"
+if command -v npm >/dev/null && [ -f "$fhirclient/package-lock.json" ] &&
+   { [ ! -f "$fhirclient/node_modules/.package-lock.json" ] ||
+     [ "$fhirclient/package-lock.json" -nt "$fhirclient/node_modules/.package-lock.json" ]; }; then
+  echo "cityos: npm ci --prefix tests/fhirclient" >&2
+  npm ci --prefix "$fhirclient" --no-audit --no-fund --loglevel=error >&2
+fi
