@@ -720,3 +720,43 @@ CURL *harness__curl(struct server *s)
 {
     return s->curl;
 }
+
+char *run_command(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t cap = 8192, len = 0, n;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
+        len += n;
+        if (cap - len < 512) {
+            cap *= 2;
+            out = realloc(out, cap);
+            assert_non_null(out);
+        }
+    }
+    out[len] = '\0';
+    if (pclose(p) != 0) {
+        fprintf(stderr, "%s failed:\n%s\n", cmd, out);
+        fail();
+    }
+    return out;
+}
+
+void text_value(const char *text, const char *key, char *out, size_t cap)
+{
+    char *k = str_printf("%s=", key);
+    const char *p = text;
+    out[0] = '\0';
+    while ((p = strstr(p, k)) != NULL) {
+        if (p == text || p[-1] == '\n' || p[-1] == ' ') {
+            p += strlen(k);
+            snprintf(out, cap, "%.*s", (int)strcspn(p, " \n"), p);
+            break;
+        }
+        p++;
+    }
+    free(k);
+    assert_true(out[0] != '\0');
+}

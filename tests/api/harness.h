@@ -207,6 +207,14 @@ char *temp_dir(void);
 void remove_tree(const char *path);
 void write_file(const char *path, const char *text);
 
+/* Runs a shell command and returns its standard output (malloc'ed); a non-zero exit fails the
+ * test, printing the output. */
+char *run_command(const char *cmd);
+
+/* The value of "key=value" in text (key at the start of a line or after a space; the value
+ * ends at a space or newline), into out; fails the test when absent. */
+void text_value(const char *text, const char *key, char *out, size_t cap);
+
 /* malloc'ed printf; n copies of unit. Never NULL (abort on out of memory). */
 char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2), nonnull(1)));
 char *str_repeat(const char *unit, size_t n);

@@ -39,90 +39,13 @@ struct fixture {
 static struct fixture *F;
 
 /* Runs cmd and returns its stdout (malloc'ed); fails unless it exits 0. */
-static char *run(const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 8192, len = 0, n;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
-        len += n;
-        if (cap - len < 512) {
-            cap *= 2;
-            out = realloc(out, cap);
-            assert_non_null(out);
-        }
-    }
-    out[len] = '\0';
-    if (pclose(p) != 0) {
-        fprintf(stderr, "%s failed:\n%s\n", cmd, out);
-        fail();
-    }
-    return out;
-}
-
 /* The value after "key=" (at a line start or after a space) up to a space or line end. */
-static void value_of(const char *text, const char *key, char *out, size_t cap)
-{
-    char *k = str_printf("%s=", key);
-    const char *p = text;
-    out[0] = '\0';
-    while ((p = strstr(p, k)) != NULL) {
-        if (p == text || p[-1] == '\n' || p[-1] == ' ') {
-            p += strlen(k);
-            snprintf(out, cap, "%.*s", (int)strcspn(p, " \n"), p);
-            break;
-        }
-        p++;
-    }
-    free(k);
-    assert_true(out[0] != '\0');
-}
-
 /* The authorization-code flow for email through client: sign in, approve acting as the first
  * option starting with act_as, redeem the code. Returns the access token (malloc'ed). */
 static char *token(const char *email, const char *password, const char *client,
                    const char *redirect, const char *scope, const char *act_as)
 {
-    struct browser *b = browser_new(F->s);
-    free(browser_sign_in(b, email, password, NULL));
-    char *q = form_of(LIST("client_id", client, "redirect_uri", redirect, "response_type", "code",
-                           "scope", scope, "state", "st", "code_challenge", PKCE_CHALLENGE,
-                           "code_challenge_method", "S256", "nonce", "n"));
-    char *path = str_printf("/oauth/authorize?%s", q);
-    struct resp page = browser_get(b, path);
-    assert_status(&page, 200);
-    char *act = html_input(page.body, "act_as", act_as);
-    if (act == NULL) {
-        fprintf(stderr, "%s has no act_as option %s\n", email, act_as);
-        fail();
-    }
-    char *form = html_hidden_form(page.body, LIST("act_as"));
-    char *enc = form_encode(act);
-    char *body = str_printf("%s&act_as=%s&decision=approve", form, enc);
-    resp_free(&page);
-    struct resp r = browser_post(b, "/oauth/authorize", body);
-    assert_int_equal(r.status, 303);
-    char *code = url_param(resp_header(&r, "Location"), "code");
-    assert_non_null(code);
-    resp_free(&r);
-    char *tb = form_of(LIST("grant_type", "authorization_code", "client_id", client, "code", code,
-                            "redirect_uri", redirect, "code_verifier", PKCE_VERIFIER));
-    r = api(F->s, "POST", "/oauth/token", LIST(FORM_HEADER), tb, strlen(tb));
-    assert_status(&r, 200);
-    char *access = strdup(json_string_value(json_object_get(r.json, "access_token")));
-    resp_free(&r);
-    free(tb);
-    free(code);
-    free(body);
-    free(enc);
-    free(form);
-    free(act);
-    free(path);
-    free(q);
-    browser_free(b);
-    return access;
+    return oidc_token(F->s, client, redirect, email, password, act_as, scope);
 }
 
 static int group_setup(void **state)
@@ -132,22 +55,22 @@ static int group_setup(void **state)
     F->dir = temp_dir();
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), F->dir);
-    char *out = run(cmd);
+    char *out = run_command(cmd);
     const char *app = strstr(out, "sample app");
     assert_non_null(app);
-    value_of(app, "client_id", F->app, sizeof F->app);
+    text_value(app, "client_id", F->app, sizeof F->app);
     free(out);
     free(cmd);
     cmd = str_printf("'%s' '%s'", getenv("SEED_AUDIT_BIN"), F->dir);
-    out = run(cmd);
-    value_of(out, "taro", F->taro, sizeof F->taro);
-    value_of(out, "hanako", F->hanako, sizeof F->hanako);
-    value_of(out, "misaki", F->misaki, sizeof F->misaki);
-    value_of(out, "doctor", F->doctor, sizeof F->doctor);
-    value_of(out, "clinic", F->clinic, sizeof F->clinic);
-    value_of(out, "pharmacy", F->pharmacy, sizeof F->pharmacy);
-    value_of(out, "auditor", F->auditor, sizeof F->auditor);
-    value_of(out, "staff_client", F->staff, sizeof F->staff);
+    out = run_command(cmd);
+    text_value(out, "taro", F->taro, sizeof F->taro);
+    text_value(out, "hanako", F->hanako, sizeof F->hanako);
+    text_value(out, "misaki", F->misaki, sizeof F->misaki);
+    text_value(out, "doctor", F->doctor, sizeof F->doctor);
+    text_value(out, "clinic", F->clinic, sizeof F->clinic);
+    text_value(out, "pharmacy", F->pharmacy, sizeof F->pharmacy);
+    text_value(out, "auditor", F->auditor, sizeof F->auditor);
+    text_value(out, "staff_client", F->staff, sizeof F->staff);
     free(out);
     free(cmd);
     F->s = server_start_with(&(struct server_config){.data_dir = F->dir});

@@ -40,68 +40,10 @@ static struct fixture *F;
 
 /* ---- helpers (copied from test_consent.c, which another suite owns) ---- */
 
-static char *run(const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 16384, len = 0, n;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0)
-        len += n;
-    out[len] = '\0';
-    assert_int_equal(pclose(p), 0);
-    return out;
-}
-
-static void value_of(const char *text, const char *key, char *out, size_t cap)
-{
-    char *k = str_printf("%s=", key);
-    const char *p = strstr(text, k);
-    assert_non_null(p);
-    p += strlen(k);
-    snprintf(out, cap, "%.*s", (int)strcspn(p, " \n"), p);
-    free(k);
-}
-
 /* The authorization-code flow for the demo's sample app, acting as oneself. */
 static char *token(const char *email, const char *password)
 {
-    struct browser *b = browser_new(F->s);
-    free(browser_sign_in(b, email, password, NULL));
-    char *q = form_of(LIST("client_id", F->app, "redirect_uri", APP_REDIRECT, "response_type",
-                           "code", "scope", APP_SCOPE, "state", "st", "code_challenge",
-                           PKCE_CHALLENGE, "code_challenge_method", "S256", "nonce", "n"));
-    char *path = str_printf("/oauth/authorize?%s", q);
-    struct resp page = browser_get(b, path);
-    assert_status(&page, 200);
-    char *act = html_input(page.body, "act_as", "self");
-    assert_non_null(act);
-    char *form = html_hidden_form(page.body, LIST("act_as"));
-    char *enc = form_encode(act);
-    char *body = str_printf("%s&act_as=%s&decision=approve", form, enc);
-    resp_free(&page);
-    struct resp r = browser_post(b, "/oauth/authorize", body);
-    assert_int_equal(r.status, 303);
-    char *code = url_param(resp_header(&r, "Location"), "code");
-    assert_non_null(code);
-    resp_free(&r);
-    char *tb = form_of(LIST("grant_type", "authorization_code", "client_id", F->app, "code", code,
-                            "redirect_uri", APP_REDIRECT, "code_verifier", PKCE_VERIFIER));
-    r = api(F->s, "POST", "/oauth/token", LIST(FORM_HEADER), tb, strlen(tb));
-    assert_status(&r, 200);
-    char *access = strdup(json_string_value(json_object_get(r.json, "access_token")));
-    resp_free(&r);
-    free(tb);
-    free(code);
-    free(body);
-    free(enc);
-    free(form);
-    free(act);
-    free(path);
-    free(q);
-    browser_free(b);
-    return access;
+    return oidc_token(F->s, F->app, APP_REDIRECT, email, password, "self", APP_SCOPE);
 }
 
 /* One exchange with a bearer token (NULL: none) and a body of content type ctype. */
@@ -301,10 +243,10 @@ static int group_setup(void **state)
     F->dir = temp_dir();
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), F->dir);
-    char *out = run(cmd);
+    char *out = run_command(cmd);
     const char *app = strstr(out, "sample app");
     assert_non_null(app);
-    value_of(app, "client_id", F->app, sizeof F->app);
+    text_value(app, "client_id", F->app, sizeof F->app);
     free(out);
     free(cmd);
     F->s = server_start_with(&(struct server_config){

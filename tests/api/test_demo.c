@@ -170,41 +170,7 @@ static const char *str(const json_t *o, const char *k)
  * themselves; returns the access token (malloc'ed). */
 static char *sign_in(struct server *s, const char *app, const char *email, const char *password)
 {
-    struct browser *b = browser_new(s);
-    free(browser_sign_in(b, email, password, NULL));
-    char *q = form_of(LIST("client_id", app, "redirect_uri", APP_REDIRECT, "response_type", "code",
-                           "scope", APP_SCOPE, "state", "st", "code_challenge", PKCE_CHALLENGE,
-                           "code_challenge_method", "S256", "nonce", "n"));
-    char *path = str_printf("/oauth/authorize?%s", q);
-    struct resp page = browser_get(b, path);
-    assert_status(&page, 200);
-    char *act = html_input(page.body, "act_as", "self");
-    assert_non_null(act);
-    char *form = html_hidden_form(page.body, LIST("act_as"));
-    char *enc = form_encode(act);
-    char *body = str_printf("%s&act_as=%s&decision=approve", form, enc);
-    resp_free(&page);
-    struct resp r = browser_post(b, "/oauth/authorize", body);
-    assert_int_equal(r.status, 303);
-    char *code = url_param(resp_header(&r, "Location"), "code");
-    assert_non_null(code);
-    resp_free(&r);
-    char *tb = form_of(LIST("grant_type", "authorization_code", "client_id", app, "code", code,
-                            "redirect_uri", APP_REDIRECT, "code_verifier", PKCE_VERIFIER));
-    r = api(s, "POST", "/oauth/token", LIST(FORM_HEADER), tb, strlen(tb));
-    assert_status(&r, 200);
-    char *access = strdup(json_string_value(json_object_get(r.json, "access_token")));
-    resp_free(&r);
-    free(tb);
-    free(code);
-    free(body);
-    free(enc);
-    free(form);
-    free(act);
-    free(path);
-    free(q);
-    browser_free(b);
-    return access;
+    return oidc_token(s, app, APP_REDIRECT, email, password, "self", APP_SCOPE);
 }
 
 static struct resp get_with(struct server *s, const char *path, const char *token)

@@ -32,20 +32,6 @@ struct fixture {
 
 static struct fixture *F;
 
-static char *run(const char *cmd)
-{
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t cap = 16384, len = 0, n;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    while ((n = fread(out + len, 1, cap - len - 1, p)) > 0)
-        len += n;
-    out[len] = '\0';
-    assert_int_equal(pclose(p), 0);
-    return out;
-}
-
 /* One exchange with a bearer token (NULL: none), a body sent as FHIR JSON, extra headers. */
 static struct resp call_h(const char *method, const char *path, const char *tok, const char *body,
                           const char *extra)
@@ -1034,7 +1020,7 @@ static int group_setup(void **state)
     F->dir = temp_dir();
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), F->dir);
-    char *out = run(cmd);
+    char *out = run_command(cmd);
     free(out);
     free(cmd);
     F->s = server_start_with(&(struct server_config){.data_dir = F->dir});
