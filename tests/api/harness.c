@@ -760,3 +760,8 @@ void text_value(const char *text, const char *key, char *out, size_t cap)
     free(k);
     assert_true(out[0] != '\0');
 }
+
+const char *json_str(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}

@@ -207,6 +207,9 @@ char *temp_dir(void);
 void remove_tree(const char *path);
 void write_file(const char *path, const char *text);
 
+/* o[k] as a string, or NULL when absent or not a string (borrowed). */
+const char *json_str(const json_t *o, const char *k);
+
 /* Runs a shell command and returns its standard output (malloc'ed); a non-zero exit fails the
  * test, printing the output. */
 char *run_command(const char *cmd);

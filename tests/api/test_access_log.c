@@ -112,11 +112,6 @@ static struct resp get(const char *path, const char *tok)
     return r;
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 static json_t *item(const struct resp *r, size_t i)
 {
     return json_array_get(json_object_get(r->json, "items"), i);
@@ -151,11 +146,11 @@ static void assert_newest(const char *actor_kind, const char *actor, const char 
     json_t *it = item(&r, 0);
     json_t *who = json_object_get(it, "who");
     json_t *what = json_object_get(it, "what");
-    if (strcmp(str(who, "kind"), actor_kind) != 0 || strcmp(str(who, "id"), actor) != 0 ||
-        strcmp(str(what, "action"), action) != 0 ||
-        strcmp(str(what, "resourceType"), resource_type) != 0 ||
-        strcmp(str(it, "decision"), decision) != 0 ||
-        strcmp(str(json_object_get(it, "why"), "decidedBy"), decided_by) != 0) {
+    if (strcmp(json_str(who, "kind"), actor_kind) != 0 || strcmp(json_str(who, "id"), actor) != 0 ||
+        strcmp(json_str(what, "action"), action) != 0 ||
+        strcmp(json_str(what, "resourceType"), resource_type) != 0 ||
+        strcmp(json_str(it, "decision"), decision) != 0 ||
+        strcmp(json_str(json_object_get(it, "why"), "decidedBy"), decided_by) != 0) {
         fprintf(stderr, "newest entry: %s\n", r.body);
         fail();
     }
@@ -171,51 +166,53 @@ static void a_citizen_reads_their_own_trail_with_names(void **state)
     assert_status(&r, 200);
     assert_header(&r, "Content-Type", "application/json");
     assert_header(&r, "Cache-Control", "no-store");
-    assert_string_equal(str(json_object_get(r.json, "subject"), "id"), F->taro);
-    assert_string_equal(str(json_object_get(r.json, "subject"), "name"), "会津 太郎");
+    assert_string_equal(json_str(json_object_get(r.json, "subject"), "id"), F->taro);
+    assert_string_equal(json_str(json_object_get(r.json, "subject"), "name"), "会津 太郎");
     assert_true(nitems(&r) >= SEEDED);
     assert_null(json_object_get(r.json, "next"));
     /* newest first, seq contiguous down to 1, each with its hashes */
     size_t n = nitems(&r);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(seq_of(item(&r, i)), (json_int_t)(n - i));
-        assert_int_equal(strlen(str(item(&r, i), "entryHash")), 64);
-        assert_int_equal(strlen(str(item(&r, i), "prevHash")), 64);
+        assert_int_equal(strlen(json_str(item(&r, i), "entryHash")), 64);
+        assert_int_equal(strlen(json_str(item(&r, i), "prevHash")), 64);
         if (i + 1 < n)
-            assert_string_equal(str(item(&r, i), "prevHash"), str(item(&r, i + 1), "entryHash"));
+            assert_string_equal(json_str(item(&r, i), "prevHash"),
+                                json_str(item(&r, i + 1), "entryHash"));
     }
     /* the demo's entries come first: 太郎's own opt-ins */
     for (size_t i = 0; i < DEMO_ENTRIES; i++) {
         json_t *g = item(&r, n - 1 - i);
-        assert_string_equal(str(json_object_get(g, "what"), "resourceType"), "Consent");
-        assert_string_equal(str(json_object_get(g, "who"), "id"), F->taro);
+        assert_string_equal(json_str(json_object_get(g, "what"), "resourceType"), "Consent");
+        assert_string_equal(json_str(json_object_get(g, "who"), "id"), F->taro);
     }
     /* the first entry seed_audit.c wrote: the doctor at the clinic, with every name resolved */
     json_t *first = item(&r, n - 1 - DEMO_ENTRIES);
-    assert_string_equal(str(first, "time"), "2026-01-01T00:00:00.000Z");
-    assert_string_equal(str(first, "decision"), "permit");
+    assert_string_equal(json_str(first, "time"), "2026-01-01T00:00:00.000Z");
+    assert_string_equal(json_str(first, "decision"), "permit");
     json_t *who = json_object_get(first, "who");
-    assert_string_equal(str(who, "kind"), "practitioner");
-    assert_string_equal(str(who, "id"), F->doctor);
-    assert_string_equal(str(who, "name"), "山口 健一");
-    assert_string_equal(str(who, "role"), "doctor");
-    assert_string_equal(str(json_object_get(who, "org"), "name"), "湊ファミリークリニック");
-    assert_string_equal(str(json_object_get(who, "client"), "name"), "窓口アプリ (staff desk)");
+    assert_string_equal(json_str(who, "kind"), "practitioner");
+    assert_string_equal(json_str(who, "id"), F->doctor);
+    assert_string_equal(json_str(who, "name"), "山口 健一");
+    assert_string_equal(json_str(who, "role"), "doctor");
+    assert_string_equal(json_str(json_object_get(who, "org"), "name"), "湊ファミリークリニック");
+    assert_string_equal(json_str(json_object_get(who, "client"), "name"),
+                        "窓口アプリ (staff desk)");
     json_t *what = json_object_get(first, "what");
-    assert_string_equal(str(what, "action"), "read");
-    assert_string_equal(str(what, "resourceType"), "Observation");
-    assert_string_equal(str(what, "resourceId"), "obs-1");
-    assert_string_equal(str(what, "category"), "vitals");
+    assert_string_equal(json_str(what, "action"), "read");
+    assert_string_equal(json_str(what, "resourceType"), "Observation");
+    assert_string_equal(json_str(what, "resourceId"), "obs-1");
+    assert_string_equal(json_str(what, "category"), "vitals");
     json_t *why = json_object_get(first, "why");
-    assert_string_equal(str(why, "purpose"), "homedoctor@1");
-    assert_string_equal(str(why, "decidedBy"), "consent-1");
-    assert_string_equal(str(first, "sourceAddress"), "192.0.2.10");
+    assert_string_equal(json_str(why, "purpose"), "homedoctor@1");
+    assert_string_equal(json_str(why, "decidedBy"), "consent-1");
+    assert_string_equal(json_str(first, "sourceAddress"), "192.0.2.10");
     /* the daughter's refused read names her and on whose behalf */
     json_t *fam = item(&r, n - 6 - DEMO_ENTRIES);
-    assert_string_equal(str(json_object_get(fam, "who"), "name"), "佐藤 美咲");
-    assert_string_equal(str(json_object_get(json_object_get(fam, "who"), "onBehalfOf"), "name"),
-                        "会津 太郎");
-    assert_string_equal(str(json_object_get(fam, "why"), "reason"),
+    assert_string_equal(json_str(json_object_get(fam, "who"), "name"), "佐藤 美咲");
+    assert_string_equal(
+        json_str(json_object_get(json_object_get(fam, "who"), "onBehalfOf"), "name"), "会津 太郎");
+    assert_string_equal(json_str(json_object_get(fam, "why"), "reason"),
                         "the link does not give see_record");
     json_int_t top = seq_of(item(&r, 0));
     resp_free(&r);
@@ -225,14 +222,15 @@ static void a_citizen_reads_their_own_trail_with_names(void **state)
     assert_status(&r, 200);
     json_t *it = item(&r, 0);
     assert_int_equal(seq_of(it), top + 1);
-    assert_string_equal(str(json_object_get(it, "what"), "resourceType"), "AuditTrail");
-    assert_string_equal(str(json_object_get(it, "what"), "action"), "read");
-    assert_string_equal(str(json_object_get(it, "who"), "id"), F->taro);
-    assert_string_equal(str(json_object_get(it, "who"), "kind"), "person");
-    assert_string_equal(str(json_object_get(json_object_get(it, "who"), "client"), "id"), F->app);
-    assert_string_equal(str(json_object_get(it, "why"), "decidedBy"), "rule:self");
-    assert_string_equal(str(it, "sourceAddress"), "127.0.0.1");
-    assert_non_null(str(it, "requestId"));
+    assert_string_equal(json_str(json_object_get(it, "what"), "resourceType"), "AuditTrail");
+    assert_string_equal(json_str(json_object_get(it, "what"), "action"), "read");
+    assert_string_equal(json_str(json_object_get(it, "who"), "id"), F->taro);
+    assert_string_equal(json_str(json_object_get(it, "who"), "kind"), "person");
+    assert_string_equal(json_str(json_object_get(json_object_get(it, "who"), "client"), "id"),
+                        F->app);
+    assert_string_equal(json_str(json_object_get(it, "why"), "decidedBy"), "rule:self");
+    assert_string_equal(json_str(it, "sourceAddress"), "127.0.0.1");
+    assert_non_null(json_str(it, "requestId"));
     resp_free(&r);
 
     /* ?subject= naming himself is the same trail */
@@ -254,8 +252,8 @@ static void counts_per_organisation(void **state)
     json_t *c = json_object_get(r.json, "counts");
     assert_int_equal(json_array_size(c), 3);
     json_t *c0 = json_array_get(c, 0), *c1 = json_array_get(c, 1), *c2 = json_array_get(c, 2);
-    assert_string_equal(str(json_object_get(c0, "org"), "id"), F->clinic);
-    assert_string_equal(str(json_object_get(c0, "org"), "name"), "湊ファミリークリニック");
+    assert_string_equal(json_str(json_object_get(c0, "org"), "id"), F->clinic);
+    assert_string_equal(json_str(json_object_get(c0, "org"), "name"), "湊ファミリークリニック");
     assert_int_equal(json_integer_value(json_object_get(c0, "permit")), 3);
     assert_int_equal(json_integer_value(json_object_get(c0, "deny")), 0);
     assert_int_equal(json_integer_value(json_object_get(c0, "total")), 3);
@@ -264,7 +262,7 @@ static void counts_per_organisation(void **state)
     assert_true(json_is_null(json_object_get(c1, "org")));
     assert_int_equal(json_integer_value(json_object_get(c1, "permit")), 1);
     assert_int_equal(json_integer_value(json_object_get(c1, "deny")), 1);
-    assert_string_equal(str(json_object_get(c2, "org"), "id"), F->pharmacy);
+    assert_string_equal(json_str(json_object_get(c2, "org"), "id"), F->pharmacy);
     assert_int_equal(json_integer_value(json_object_get(c2, "permit")), 1);
     assert_int_equal(json_integer_value(json_object_get(c2, "deny")), 1);
     resp_free(&r);
@@ -303,8 +301,9 @@ static void filters(void **state)
     assert_status(&r, 200);
     assert_int_equal(nitems(&r), 2);
     for (size_t i = 0; i < 2; i++)
-        assert_string_equal(str(json_object_get(json_object_get(item(&r, i), "who"), "org"), "id"),
-                            F->pharmacy);
+        assert_string_equal(
+            json_str(json_object_get(json_object_get(item(&r, i), "who"), "org"), "id"),
+            F->pharmacy);
     assert_int_equal(json_array_size(json_object_get(r.json, "counts")), 1);
     resp_free(&r);
     free(path);
@@ -335,7 +334,7 @@ static void paging_to_the_end(void **state)
             seen++;
         }
         pages++;
-        const char *next = str(r.json, "next");
+        const char *next = json_str(r.json, "next");
         if (next != NULL) {
             assert_int_equal(nitems(&r), 2);
             assert_non_null(strstr(next, "limit=2"));
@@ -397,22 +396,22 @@ static void a_delegate_with_the_right_reads_the_trail(void **state)
     (void)state;
     struct resp r = get(LOG, F->t_hanako_for_taro);
     assert_status(&r, 200);
-    assert_string_equal(str(json_object_get(r.json, "subject"), "id"), F->taro);
+    assert_string_equal(json_str(json_object_get(r.json, "subject"), "id"), F->taro);
     assert_true(nitems(&r) > SEEDED);
     resp_free(&r);
     assert_newest("delegate", F->hanako, "read", "AuditTrail", "permit", "rule:delegate");
     r = get(LOG "?limit=2", F->t_taro);
     assert_status(&r, 200);
     json_t *who = json_object_get(item(&r, 1), "who"); /* [0] is 太郎's own read just now */
-    assert_string_equal(str(json_object_get(who, "onBehalfOf"), "id"), F->taro);
-    assert_string_equal(str(who, "name"), "会津 花子");
+    assert_string_equal(json_str(json_object_get(who, "onBehalfOf"), "id"), F->taro);
+    assert_string_equal(json_str(who, "name"), "会津 花子");
     resp_free(&r);
     char *path = str_printf(LOG "?subject=%s&limit=3", F->taro);
     r = get(path, F->t_hanako_for_taro);
     assert_status(&r, 200);
     assert_int_equal(nitems(&r), 3);
-    assert_non_null(str(r.json, "next"));
-    assert_non_null(strstr(str(r.json, "next"), F->taro));
+    assert_non_null(json_str(r.json, "next"));
+    assert_non_null(strstr(json_str(r.json, "next"), F->taro));
     resp_free(&r);
     free(path);
 }
@@ -481,9 +480,10 @@ static void assert_outcome_at(struct resp *r, long status, const char *code, int
     const char *ct = resp_header(r, "Content-Type");
     json_t *issue = r->json ? json_array_get(json_object_get(r->json, "issue"), 0) : NULL;
     if (r->status != status || ct == NULL || strcmp(ct, "application/fhir+json") != 0 ||
-        issue == NULL || strcmp(str(r->json, "resourceType"), "OperationOutcome") != 0 ||
-        strcmp(str(issue, "code"), code) != 0 || strcmp(str(issue, "severity"), "error") != 0 ||
-        str(issue, "diagnostics") == NULL) {
+        issue == NULL || strcmp(json_str(r->json, "resourceType"), "OperationOutcome") != 0 ||
+        strcmp(json_str(issue, "code"), code) != 0 ||
+        strcmp(json_str(issue, "severity"), "error") != 0 ||
+        json_str(issue, "diagnostics") == NULL) {
         fprintf(stderr, "line %d: wanted %ld %s, got %ld %s %s\n", line, status, code, r->status,
                 ct ? ct : "", r->body);
         fail();
@@ -499,27 +499,27 @@ static void an_auditor_searches_audit_events(void **state)
     free(q);
     assert_status(&r, 200);
     assert_header(&r, "Content-Type", "application/fhir+json");
-    assert_string_equal(str(r.json, "resourceType"), "Bundle");
-    assert_string_equal(str(r.json, "type"), "searchset");
+    assert_string_equal(json_str(r.json, "resourceType"), "Bundle");
+    assert_string_equal(json_str(r.json, "type"), "searchset");
     json_t *entries = json_object_get(r.json, "entry");
     assert_int_equal(json_array_size(entries), 4);
     json_t *e0 = json_array_get(entries, 0);
     json_t *res = json_object_get(e0, "resource");
-    assert_string_equal(str(res, "resourceType"), "AuditEvent");
+    assert_string_equal(json_str(res, "resourceType"), "AuditEvent");
     char *id = str_printf("%s.%d", F->taro, SEEDED + DEMO_ENTRIES);
-    assert_string_equal(str(res, "id"), id);
-    assert_non_null(strstr(str(e0, "fullUrl"), id));
+    assert_string_equal(json_str(res, "id"), id);
+    assert_non_null(strstr(json_str(e0, "fullUrl"), id));
     free(id);
-    assert_string_equal(str(res, "recorded"), "2026-01-01T06:00:00.000Z");
-    assert_string_equal(str(res, "outcome"), "0");
-    assert_string_equal(str(json_object_get(e0, "search"), "mode"), "match");
+    assert_string_equal(json_str(res, "recorded"), "2026-01-01T06:00:00.000Z");
+    assert_string_equal(json_str(res, "outcome"), "0");
+    assert_string_equal(json_str(json_object_get(e0, "search"), "mode"), "match");
     /* the refused pharmacy read (seq 5) says outcome 4 */
     json_t *r5 = json_object_get(json_array_get(entries, 2), "resource");
-    assert_string_equal(str(r5, "outcome"), "4");
+    assert_string_equal(json_str(r5, "outcome"), "4");
     json_t *links = json_object_get(r.json, "link");
-    assert_string_equal(str(json_array_get(links, 0), "relation"), "self");
-    assert_string_equal(str(json_array_get(links, 1), "relation"), "next");
-    char *next = strdup(strstr(str(json_array_get(links, 1), "url"), "/fhir/AuditEvent"));
+    assert_string_equal(json_str(json_array_get(links, 0), "relation"), "self");
+    assert_string_equal(json_str(json_array_get(links, 1), "relation"), "next");
+    char *next = strdup(strstr(json_str(json_array_get(links, 1), "url"), "/fhir/AuditEvent"));
     resp_free(&r);
     r = get(next, F->t_auditor);
     free(next);

@@ -6,6 +6,7 @@
  * is not found; a widening version asks him to re-consent through his inbox; every grant and
  * withdrawal gives him a receipt signed with the key of the city's JWKS; and every bad body is
  * refused with problem+json and stores nothing. */
+#include "consent_support.h"
 #include "oidc_flow.h"
 
 #include <sodium.h>
@@ -66,33 +67,6 @@ static struct resp call(const char *method, const char *path, const char *tok, c
     return r;
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* now + delta seconds as RFC 3339 UTC */
-static char *at(long delta)
-{
-    time_t t = time(NULL) + delta;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return strdup(buf);
-}
-
-static char *evidence(const char *hash)
-{
-    char *shown = at(-120), *agreed = at(-5);
-    char *ev = str_printf("{\"explanation_hash\":\"%s\",\"shown_at\":\"%s\",\"agreed_at\":\"%s\","
-                          "\"channel\":\"portal\"}",
-                          hash, shown, agreed);
-    free(shown);
-    free(agreed);
-    return ev;
-}
-
 static char *purpose_body(const char *cats, const char *recipients)
 {
     return str_printf("{\"code\":\"" CODE
@@ -111,7 +85,7 @@ static json_t *this_purpose(const struct resp *r, size_t *count)
     size_t n = 0;
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *p = json_array_get(list, i);
-        if (strcmp(str(p, "code"), CODE) == 0 && n++ == 0)
+        if (strcmp(json_str(p, "code"), CODE) == 0 && n++ == 0)
             first = p;
     }
     if (count != NULL)
@@ -126,7 +100,7 @@ static char *current_hash(void)
     assert_status(&r, 200);
     json_t *p = this_purpose(&r, NULL);
     assert_non_null(p);
-    char *h = strdup(str(p, "explanation_hash"));
+    char *h = strdup(json_str(p, "explanation_hash"));
     resp_free(&r);
     return h;
 }
@@ -155,7 +129,7 @@ static size_t consent_count(const char *tok, const char *query)
 /* A grant body for recipient kind/id with categories, at the current version. */
 static char *grant_body(const char *recipient, const char *cats)
 {
-    char *h = current_hash(), *ev = evidence(h);
+    char *h = current_hash(), *ev = consent_evidence(h);
     char *b = str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":%lld},\"recipient\":%s,"
                          "\"categories\":%s,\"actions\":[\"read\"],\"evidence\":%s}",
                          (long long)current_version(), recipient, cats, ev);
@@ -173,10 +147,10 @@ static int logged(const char *action, const char *consent_id, const char *decide
     int found = 0;
     for (size_t i = 0; !found && i < json_array_size(items); i++) {
         json_t *it = json_array_get(items, i), *what = json_object_get(it, "what");
-        const char *rid = str(what, "resourceId");
-        found = str(what, "action") != NULL && strcmp(str(what, "action"), action) == 0 &&
+        const char *rid = json_str(what, "resourceId");
+        found = json_str(what, "action") != NULL && strcmp(json_str(what, "action"), action) == 0 &&
                 rid != NULL && strcmp(rid, consent_id) == 0 &&
-                strcmp(str(json_object_get(it, "why"), "decidedBy"), decided_by) == 0;
+                strcmp(json_str(json_object_get(it, "why"), "decidedBy"), decided_by) == 0;
     }
     if (!found)
         fprintf(stderr, "access log: %s\n", r.body);
@@ -203,11 +177,11 @@ static int group_setup(void **state)
     F->t_misaki_for_taro = token(MISAKI_EMAIL, MISAKI_PASS, "for:");
     struct resp r = call("GET", ME, F->t_taro, NULL);
     assert_status(&r, 200);
-    snprintf(F->taro, sizeof F->taro, "%s", str(r.json, "subject"));
+    snprintf(F->taro, sizeof F->taro, "%s", json_str(r.json, "subject"));
     resp_free(&r);
     r = call("GET", ME, F->t_hanako_self, NULL);
     assert_status(&r, 200);
-    snprintf(F->hanako, sizeof F->hanako, "%s", str(r.json, "subject"));
+    snprintf(F->hanako, sizeof F->hanako, "%s", json_str(r.json, "subject"));
     resp_free(&r);
     /* 太郎's wife may manage his consents (the administration adds the link) */
     char *path = str_printf("/api/v1/admin/people/%s/links", F->taro);
@@ -304,14 +278,14 @@ static void the_city_publishes_a_purpose(void **state)
     r = api(F->s, "POST", ADMIN_PURPOSES, LIST(AUTH_HEADER, JSON_HEADER), b, strlen(b));
     assert_status(&r, 201);
     assert_int_equal(json_integer_value(json_object_get(r.json, "version")), 1);
-    assert_string_equal(str(r.json, "change"), "first");
-    assert_int_equal(strlen(str(r.json, "explanation_hash")), 64);
+    assert_string_equal(json_str(r.json, "change"), "first");
+    assert_int_equal(strlen(json_str(r.json, "explanation_hash")), 64);
     resp_free(&r);
     r = call("GET", PURPOSES, NULL, NULL);
     json_t *p = this_purpose(&r, &n);
     assert_int_equal(n, 1);
-    assert_string_equal(str(json_object_get(p, "title"), "ja"), "循環器病予防");
-    assert_string_equal(str(p, "legal_basis"), "consent");
+    assert_string_equal(json_str(json_object_get(p, "title"), "ja"), "循環器病予防");
+    assert_string_equal(json_str(p, "legal_basis"), "consent");
     assert_int_equal(json_array_size(json_object_get(r.json, "purposes")), demo + 1);
     resp_free(&r);
     r = call("GET", PURPOSES "?bogus=1", NULL, NULL);
@@ -329,12 +303,12 @@ static void a_citizen_grants_reads_narrows_and_withdraws(void **state)
     char *b = grant_body("{\"kind\":\"purpose\"}", "[\"vitals\",\"checkups\"]");
     struct resp r = call("POST", ME, F->t_taro, b);
     assert_status(&r, 201);
-    char *id = strdup(str(r.json, "id"));
+    char *id = strdup(json_str(r.json, "id"));
     char *loc = str_printf(ME "/%s", id);
     assert_header(&r, "Location", loc);
-    assert_string_equal(str(r.json, "status"), "active");
-    assert_string_equal(str(r.json, "granted_by"), F->taro);
-    assert_string_equal(str(json_object_get(r.json, "evidence"), "channel"), "portal");
+    assert_string_equal(json_str(r.json, "status"), "active");
+    assert_string_equal(json_str(r.json, "granted_by"), F->taro);
+    assert_string_equal(json_str(json_object_get(r.json, "evidence"), "channel"), "portal");
     resp_free(&r);
     free(b);
     assert_int_equal(consent_count(F->t_taro, NULL), before + 1);
@@ -343,11 +317,11 @@ static void a_citizen_grants_reads_narrows_and_withdraws(void **state)
     assert_status(&r, 200);
     /* reading one's own consent is an access too: on the trail before the answer came */
     assert_true(logged("read", id, "rule:self"));
-    assert_string_equal(str(r.json, "id"), id);
+    assert_string_equal(json_str(r.json, "id"), id);
     resp_free(&r);
 
     /* narrowing: only narrower */
-    char *h = current_hash(), *ev = evidence(h);
+    char *h = current_hash(), *ev = consent_evidence(h);
     char *nb = str_printf("{\"categories\":[\"vitals\"],\"evidence\":%s}", ev);
     r = call("PATCH", loc, F->t_taro, nb);
     assert_status(&r, 200);
@@ -380,8 +354,8 @@ static void a_citizen_grants_reads_narrows_and_withdraws(void **state)
     /* withdrawal, with the same evidence; twice is a conflict */
     r = call("DELETE", loc, F->t_taro, only);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "withdrawn");
-    assert_string_equal(str(json_object_get(r.json, "withdrawal"), "by"), F->taro);
+    assert_string_equal(json_str(r.json, "status"), "withdrawn");
+    assert_string_equal(json_str(json_object_get(r.json, "withdrawal"), "by"), F->taro);
     resp_free(&r);
     assert_true(logged("delete", id, "rule:self"));
     char *wpath = str_printf("%s/withdraw", loc);
@@ -421,16 +395,16 @@ static int jws_verifies(const char *jws, json_t *jwks, json_t **payload)
     unsigned char *h = b64url(jws, (size_t)(dot1 - jws), &hlen);
     json_t *header = json_loadb((const char *)h, hlen, 0, NULL);
     assert_non_null(header);
-    assert_string_equal(str(header, "alg"), "EdDSA");
-    const char *kid = str(header, "kid");
+    assert_string_equal(json_str(header, "alg"), "EdDSA");
+    const char *kid = json_str(header, "kid");
     assert_non_null(kid);
     const char *x = NULL;
     json_t *keys = json_object_get(jwks, "keys");
     for (size_t i = 0; x == NULL && i < json_array_size(keys); i++) {
         json_t *k = json_array_get(keys, i);
-        if (str(k, "kid") != NULL && strcmp(str(k, "kid"), kid) == 0) {
-            assert_string_equal(str(k, "crv"), "Ed25519");
-            x = str(k, "x");
+        if (json_str(k, "kid") != NULL && strcmp(json_str(k, "kid"), kid) == 0) {
+            assert_string_equal(json_str(k, "crv"), "Ed25519");
+            x = json_str(k, "x");
         }
     }
     assert_non_null(x);
@@ -460,7 +434,7 @@ static void receipts_are_signed_and_listed(void **state)
     char *b = grant_body("{\"kind\":\"purpose\"}", "[\"vitals\",\"checkups\"]");
     struct resp r = call("POST", ME, F->t_taro, b);
     assert_status(&r, 201);
-    char *id = strdup(str(r.json, "id"));
+    char *id = strdup(json_str(r.json, "id"));
     resp_free(&r);
     free(b);
     char *loc = str_printf(ME "/%s", id), *rpath = str_printf(ME "/%s/receipts", id);
@@ -469,7 +443,7 @@ static void receipts_are_signed_and_listed(void **state)
     assert_int_equal(json_array_size(json_object_get(r.json, "receipts")), 1);
     resp_free(&r);
     /* the narrowing and the withdrawal have one each */
-    char *h = current_hash(), *ev = evidence(h);
+    char *h = current_hash(), *ev = consent_evidence(h);
     char *nb = str_printf("{\"categories\":[\"vitals\"],\"evidence\":%s}", ev);
     r = call("PATCH", loc, F->t_taro, nb);
     assert_status(&r, 200);
@@ -483,27 +457,27 @@ static void receipts_are_signed_and_listed(void **state)
     assert_status(&jwks, 200);
     r = call("GET", rpath, F->t_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "consent"), id);
+    assert_string_equal(json_str(r.json, "consent"), id);
     json_t *list = json_object_get(r.json, "receipts");
     assert_int_equal(json_array_size(list), 3);
     static const char *const actions[] = {"grant", "narrow", "withdraw"};
     static const size_t ncats[] = {2, 1, 1};
     for (size_t i = 0; i < 3; i++) {
         json_t *rc = json_array_get(list, i), *payload = NULL;
-        assert_string_equal(str(rc, "action"), actions[i]);
-        assert_non_null(str(rc, "created_at"));
-        const char *jws = str(rc, "jws");
+        assert_string_equal(json_str(rc, "action"), actions[i]);
+        assert_non_null(json_str(rc, "created_at"));
+        const char *jws = json_str(rc, "jws");
         assert_true(jws_verifies(jws, jwks.json, &payload));
-        assert_string_equal(str(payload, "action"), actions[i]);
-        assert_string_equal(str(payload, "consentReceiptID"), str(rc, "id"));
-        assert_string_equal(str(payload, "jti"), str(rc, "id"));
-        assert_string_equal(str(payload, "consentId"), id);
-        assert_string_equal(str(payload, "piiPrincipalId"), F->taro);
-        assert_string_equal(str(payload, "version"), "KI-CR-v1.1.0");
-        assert_string_equal(str(payload, "collectionMethod"), "portal");
+        assert_string_equal(json_str(payload, "action"), actions[i]);
+        assert_string_equal(json_str(payload, "consentReceiptID"), json_str(rc, "id"));
+        assert_string_equal(json_str(payload, "jti"), json_str(rc, "id"));
+        assert_string_equal(json_str(payload, "consentId"), id);
+        assert_string_equal(json_str(payload, "piiPrincipalId"), F->taro);
+        assert_string_equal(json_str(payload, "version"), "KI-CR-v1.1.0");
+        assert_string_equal(json_str(payload, "collectionMethod"), "portal");
         json_t *ctl = json_array_get(json_object_get(payload, "piiControllers"), 0);
-        assert_string_equal(str(ctl, "piiController"), "会津若松市 / Aizuwakamatsu City");
-        const char *policy = str(payload, "policyUrl");
+        assert_string_equal(json_str(ctl, "piiController"), "会津若松市 / Aizuwakamatsu City");
+        const char *policy = json_str(payload, "policyUrl");
         assert_non_null(policy);
         assert_non_null(strstr(policy, "/api/v1/purposes"));
         json_t *purpose = json_array_get(
@@ -512,8 +486,9 @@ static void receipts_are_signed_and_listed(void **state)
         /* the grant's categories; the narrowing's scope after it; the withdrawal names what
          * was withdrawn (after narrowing) */
         assert_int_equal(json_array_size(json_object_get(purpose, "piiCategory")), ncats[i]);
-        assert_non_null(strstr(str(purpose, "termination"), id)); /* how to withdraw this one */
-        assert_string_equal(str(json_object_get(payload, "explanation"), "hash"), h);
+        assert_non_null(
+            strstr(json_str(purpose, "termination"), id)); /* how to withdraw this one */
+        assert_string_equal(json_str(json_object_get(payload, "explanation"), "hash"), h);
         /* one changed byte of the payload and the signature no longer verifies */
         char *bad = strdup(jws);
         char *p = strchr(bad, '.') + 5;
@@ -522,8 +497,10 @@ static void receipts_are_signed_and_listed(void **state)
         free(bad);
         json_decref(payload);
     }
-    assert_string_not_equal(str(json_array_get(list, 0), "id"), str(json_array_get(list, 1), "id"));
-    assert_string_not_equal(str(json_array_get(list, 1), "id"), str(json_array_get(list, 2), "id"));
+    assert_string_not_equal(json_str(json_array_get(list, 0), "id"),
+                            json_str(json_array_get(list, 1), "id"));
+    assert_string_not_equal(json_str(json_array_get(list, 1), "id"),
+                            json_str(json_array_get(list, 2), "id"));
     resp_free(&r);
     resp_free(&jwks);
 
@@ -560,8 +537,9 @@ static void assert_outcome(struct resp *r, long status, const char *code)
 {
     assert_int_equal(r->status, status);
     assert_non_null(strstr(resp_header(r, "Content-Type"), "application/fhir+json"));
-    assert_string_equal(str(r->json, "resourceType"), "OperationOutcome");
-    assert_string_equal(str(json_array_get(json_object_get(r->json, "issue"), 0), "code"), code);
+    assert_string_equal(json_str(r->json, "resourceType"), "OperationOutcome");
+    assert_string_equal(json_str(json_array_get(json_object_get(r->json, "issue"), 0), "code"),
+                        code);
 }
 
 /* Does 太郎's access log hold, among its newest entries, a search of Consent decided so? */
@@ -573,9 +551,10 @@ static int searched(const char *decision)
     int found = 0;
     for (size_t i = 0; !found && i < json_array_size(items); i++) {
         json_t *it = json_array_get(items, i), *what = json_object_get(it, "what");
-        const char *d = str(it, "decision");
-        found = str(what, "action") != NULL && strcmp(str(what, "action"), "search") == 0 &&
-                strcmp(str(what, "resourceType"), "Consent") == 0 && d != NULL &&
+        const char *d = json_str(it, "decision");
+        found = json_str(what, "action") != NULL &&
+                strcmp(json_str(what, "action"), "search") == 0 &&
+                strcmp(json_str(what, "resourceType"), "Consent") == 0 && d != NULL &&
                 strcmp(d, decision) == 0;
     }
     if (!found)
@@ -590,7 +569,7 @@ static void consents_as_fhir_resources(void **state)
     char *b = grant_body("{\"kind\":\"purpose\"}", "[\"vitals\"]");
     struct resp r = call("POST", ME, F->t_taro, b);
     assert_status(&r, 201);
-    char *id = strdup(str(r.json, "id"));
+    char *id = strdup(json_str(r.json, "id"));
     resp_free(&r);
     free(b);
     char *path = str_printf("/fhir/Consent/%s", id);
@@ -598,27 +577,28 @@ static void consents_as_fhir_resources(void **state)
     r = call("GET", path, F->t_taro, NULL);
     assert_status(&r, 200);
     assert_non_null(strstr(resp_header(&r, "Content-Type"), "application/fhir+json"));
-    assert_string_equal(str(r.json, "resourceType"), "Consent");
-    assert_string_equal(str(r.json, "id"), id);
-    assert_string_equal(str(r.json, "status"), "active");
-    assert_string_equal(str(json_object_get(r.json, "patient"), "reference"), patient);
+    assert_string_equal(json_str(r.json, "resourceType"), "Consent");
+    assert_string_equal(json_str(r.json, "id"), id);
+    assert_string_equal(json_str(r.json, "status"), "active");
+    assert_string_equal(json_str(json_object_get(r.json, "patient"), "reference"), patient);
     json_t *prov = json_object_get(r.json, "provision");
-    assert_string_equal(str(prov, "type"), "permit");
-    assert_string_equal(str(json_array_get(json_object_get(prov, "class"), 0), "code"), "vitals");
+    assert_string_equal(json_str(prov, "type"), "permit");
+    assert_string_equal(json_str(json_array_get(json_object_get(prov, "class"), 0), "code"),
+                        "vitals");
     resp_free(&r);
     assert_true(logged("read", id, "rule:self"));
     /* his wife, acting for him with manage_consents */
     r = call("GET", path, F->t_hanako_for_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "id"), id);
+    assert_string_equal(json_str(r.json, "id"), id);
     resp_free(&r);
     assert_true(logged("read", id, "rule:delegate"));
 
     char *search = str_printf("/fhir/Consent?patient=%s", patient);
     r = call("GET", search, F->t_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "resourceType"), "Bundle");
-    assert_string_equal(str(r.json, "type"), "searchset");
+    assert_string_equal(json_str(r.json, "resourceType"), "Bundle");
+    assert_string_equal(json_str(r.json, "type"), "searchset");
     json_t *entries = json_object_get(r.json, "entry");
     assert_int_equal(json_integer_value(json_object_get(r.json, "total")),
                      json_array_size(entries));
@@ -626,8 +606,8 @@ static void consents_as_fhir_resources(void **state)
     int seen = 0;
     for (size_t i = 0; i < json_array_size(entries); i++) {
         json_t *res = json_object_get(json_array_get(entries, i), "resource");
-        assert_string_equal(str(res, "resourceType"), "Consent");
-        seen |= strcmp(str(res, "id"), id) == 0;
+        assert_string_equal(json_str(res, "resourceType"), "Consent");
+        seen |= strcmp(json_str(res, "id"), id) == 0;
     }
     assert_true(seen);
     resp_free(&r);
@@ -670,14 +650,15 @@ static void consents_as_fhir_resources(void **state)
     assert_outcome(&r, 400, "not-supported");
     resp_free(&r);
     /* after the withdrawal: inactive */
-    char *h = current_hash(), *ev = evidence(h), *only = str_printf("{\"evidence\":%s}", ev);
+    char *h = current_hash(), *ev = consent_evidence(h),
+         *only = str_printf("{\"evidence\":%s}", ev);
     char *loc = str_printf(ME "/%s", id);
     r = call("DELETE", loc, F->t_taro, only);
     assert_status(&r, 200);
     resp_free(&r);
     r = call("GET", path, F->t_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "inactive");
+    assert_string_equal(json_str(r.json, "status"), "inactive");
     resp_free(&r);
     free(loc);
     free(only);
@@ -694,8 +675,9 @@ static void bad_grants_are_refused_and_store_nothing(void **state)
 {
     (void)state;
     size_t before = consent_count(F->t_taro, NULL);
-    char *h = current_hash(), *ev = evidence(h);
-    char *zero_ev = evidence("0000000000000000000000000000000000000000000000000000000000000000");
+    char *h = current_hash(), *ev = consent_evidence(h);
+    char *zero_ev =
+        consent_evidence("0000000000000000000000000000000000000000000000000000000000000000");
     char *old_ev = str_printf("{\"explanation_hash\":\"%s\",\"shown_at\":\"2020-01-01T00:00:00Z\","
                               "\"agreed_at\":\"2020-01-01T00:01:00Z\",\"channel\":\"portal\"}",
                               h);
@@ -833,9 +815,9 @@ static void a_delegate_needs_manage_consents(void **state)
     /* her delegate token: grants for him, recorded as a delegate's act */
     r = call("POST", ME, F->t_hanako_for_taro, b);
     assert_status(&r, 201);
-    assert_string_equal(str(r.json, "subject"), F->taro);
-    assert_string_equal(str(r.json, "granted_by"), F->hanako);
-    char *id = strdup(str(r.json, "id"));
+    assert_string_equal(json_str(r.json, "subject"), F->taro);
+    assert_string_equal(json_str(r.json, "granted_by"), F->hanako);
+    char *id = strdup(json_str(r.json, "id"));
     resp_free(&r);
     assert_true(logged("create", id, "rule:delegate"));
     assert_int_equal(consent_count(F->t_taro, NULL), before + 1);
@@ -858,14 +840,14 @@ static void a_widening_version_asks_for_re_consent(void **state)
     char *b = grant_body("{\"kind\":\"purpose\"}", "[\"vitals\"]");
     struct resp r = call("POST", ME, F->t_taro, b);
     assert_status(&r, 201);
-    char *id = strdup(str(r.json, "id"));
+    char *id = strdup(json_str(r.json, "id"));
     resp_free(&r);
     free(b);
     /* version 2 adds lab_results */
     char *pb = purpose_body("[\"vitals\",\"checkups\",\"lab_results\"]", "[]");
     r = api(F->s, "POST", ADMIN_PURPOSES, LIST(AUTH_HEADER, JSON_HEADER), pb, strlen(pb));
     assert_status(&r, 201);
-    assert_string_equal(str(r.json, "change"), "widening");
+    assert_string_equal(json_str(r.json, "change"), "widening");
     resp_free(&r);
     free(pb);
     r = call("GET", "/api/v1/me/inbox", F->t_taro, NULL);
@@ -874,15 +856,16 @@ static void a_widening_version_asks_for_re_consent(void **state)
     const char *item = NULL;
     for (size_t i = 0; i < json_array_size(items); i++) {
         json_t *it = json_array_get(items, i);
-        if (strcmp(str(it, "kind"), "reconsent") == 0 && str(it, "consent_id") != NULL &&
-            strcmp(str(it, "consent_id"), id) == 0)
-            item = str(it, "id");
+        if (strcmp(json_str(it, "kind"), "reconsent") == 0 && json_str(it, "consent_id") != NULL &&
+            strcmp(json_str(it, "consent_id"), id) == 0)
+            item = json_str(it, "id");
     }
     assert_non_null(item);
     char *accept = str_printf("/api/v1/me/inbox/%s/accept", item);
     resp_free(&r);
     /* accepting with the old text's hash is refused */
-    char *old = evidence("0000000000000000000000000000000000000000000000000000000000000000");
+    char *old =
+        consent_evidence("0000000000000000000000000000000000000000000000000000000000000000");
     char *ab = str_printf("{\"evidence\":%s}", old);
     r = call("POST", accept, F->t_taro, ab);
     assert_problem(&r, 422, "validation-failed");
@@ -891,7 +874,7 @@ static void a_widening_version_asks_for_re_consent(void **state)
     assert_problem(&r, 404, "not-found");
     resp_free(&r);
     free(ab);
-    char *h = current_hash(), *ev = evidence(h);
+    char *h = current_hash(), *ev = consent_evidence(h);
     ab = str_printf("{\"categories\":[\"vitals\",\"lab_results\"],\"evidence\":%s}", ev);
     r = call("POST", accept, F->t_taro, ab);
     assert_status(&r, 200);

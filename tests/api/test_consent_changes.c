@@ -5,6 +5,7 @@
  * new version), and a refused narrowing (wider, the same, bad JSON, wrong media type) stores no
  * receipt; the FHIR Consent of the narrowed consent shows what he left out as nested deny
  * provisions; and a malformed controller option keeps the server from starting. */
+#include "consent_support.h"
 #include "oidc_flow.h"
 
 #include <sodium.h>
@@ -67,33 +68,6 @@ static struct resp call(const char *method, const char *path, const char *tok, c
     return call_as(method, path, tok, body, JSON_HEADER);
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* now + delta seconds as RFC 3339 UTC */
-static char *at(long delta)
-{
-    time_t t = time(NULL) + delta;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char buf[32];
-    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return strdup(buf);
-}
-
-static char *evidence(const char *hash)
-{
-    char *shown = at(-120), *agreed = at(-5);
-    char *ev = str_printf("{\"explanation_hash\":\"%s\",\"shown_at\":\"%s\",\"agreed_at\":\"%s\","
-                          "\"channel\":\"portal\"}",
-                          hash, shown, agreed);
-    free(shown);
-    free(agreed);
-    return ev;
-}
-
 /* Publishes the next version of CODE with the categories (a JSON array). */
 static void publish(const char *cats)
 {
@@ -118,8 +92,8 @@ static char *current(json_int_t *version)
     char *h = NULL;
     for (size_t i = 0; h == NULL && i < json_array_size(list); i++) {
         json_t *p = json_array_get(list, i);
-        if (strcmp(str(p, "code"), CODE) == 0) {
-            h = strdup(str(p, "explanation_hash"));
+        if (strcmp(json_str(p, "code"), CODE) == 0) {
+            h = strdup(json_str(p, "explanation_hash"));
             *version = json_integer_value(json_object_get(p, "version"));
         }
     }
@@ -132,14 +106,14 @@ static char *current(json_int_t *version)
 static char *grant(const char *cats)
 {
     json_int_t v = 0;
-    char *h = current(&v), *ev = evidence(h);
+    char *h = current(&v), *ev = consent_evidence(h);
     char *b = str_printf("{\"purpose\":{\"code\":\"" CODE "\",\"version\":%lld},\"recipient\":{"
                          "\"kind\":\"purpose\"},\"categories\":%s,\"actions\":[\"read\"],"
                          "\"evidence\":%s}",
                          (long long)v, cats, ev);
     struct resp r = call("POST", ME, F->t_taro, b);
     assert_status(&r, 201);
-    char *id = strdup(str(r.json, "id"));
+    char *id = strdup(json_str(r.json, "id"));
     resp_free(&r);
     free(b);
     free(ev);
@@ -183,16 +157,16 @@ static int jws_verifies(const char *jws, json_t **payload)
     unsigned char *h = b64url(jws, (size_t)(dot1 - jws), &hlen);
     json_t *header = json_loadb((const char *)h, hlen, 0, NULL);
     assert_non_null(header);
-    assert_string_equal(str(header, "alg"), "EdDSA");
-    const char *kid = str(header, "kid");
+    assert_string_equal(json_str(header, "alg"), "EdDSA");
+    const char *kid = json_str(header, "kid");
     assert_non_null(kid);
     const char *x = NULL;
     json_t *keys = json_object_get(jwks.json, "keys");
     for (size_t i = 0; x == NULL && i < json_array_size(keys); i++) {
         json_t *k = json_array_get(keys, i);
-        if (str(k, "kid") != NULL && strcmp(str(k, "kid"), kid) == 0) {
-            assert_string_equal(str(k, "crv"), "Ed25519");
-            x = str(k, "x");
+        if (json_str(k, "kid") != NULL && strcmp(json_str(k, "kid"), kid) == 0) {
+            assert_string_equal(json_str(k, "crv"), "Ed25519");
+            x = json_str(k, "x");
         }
     }
     assert_non_null(x);
@@ -257,7 +231,7 @@ static int group_setup(void **state)
     F->t_taro = token(TARO_EMAIL, TARO_PASS);
     struct resp r = call("GET", ME, F->t_taro, NULL);
     assert_status(&r, 200);
-    snprintf(F->taro, sizeof F->taro, "%s", str(r.json, "subject"));
+    snprintf(F->taro, sizeof F->taro, "%s", json_str(r.json, "subject"));
     resp_free(&r);
     publish("[\"vitals\",\"checkups\",\"lab_results\"]");
     return 0;
@@ -281,8 +255,8 @@ static void a_narrowing_gives_a_receipt_of_what_is_left(void **state)
     (void)state;
     char *id = grant("[\"vitals\",\"checkups\",\"lab_results\"]");
     json_int_t v = 0;
-    char *h = current(&v), *ev = evidence(h);
-    char *end = at(30 * 86400);
+    char *h = current(&v), *ev = consent_evidence(h);
+    char *end = rfc3339_from_now(30 * 86400);
     char *nb = str_printf("{\"categories\":[\"vitals\"],\"period\":{\"end\":\"%s\"},"
                           "\"evidence\":%s}",
                           end, ev);
@@ -293,32 +267,32 @@ static void a_narrowing_gives_a_receipt_of_what_is_left(void **state)
 
     json_t *list = receipts_of(id);
     assert_int_equal(json_array_size(list), 2);
-    assert_string_equal(str(json_array_get(list, 0), "action"), "grant");
+    assert_string_equal(json_str(json_array_get(list, 0), "action"), "grant");
     json_t *rc = json_array_get(list, 1), *payload = NULL;
-    assert_string_equal(str(rc, "action"), "narrow");
-    assert_true(jws_verifies(str(rc, "jws"), &payload));
-    assert_string_equal(str(payload, "action"), "narrow");
-    assert_string_equal(str(payload, "consentReceiptID"), str(rc, "id"));
-    assert_string_equal(str(payload, "consentId"), id);
-    assert_string_equal(str(payload, "piiPrincipalId"), F->taro);
+    assert_string_equal(json_str(rc, "action"), "narrow");
+    assert_true(jws_verifies(json_str(rc, "jws"), &payload));
+    assert_string_equal(json_str(payload, "action"), "narrow");
+    assert_string_equal(json_str(payload, "consentReceiptID"), json_str(rc, "id"));
+    assert_string_equal(json_str(payload, "consentId"), id);
+    assert_string_equal(json_str(payload, "piiPrincipalId"), F->taro);
     /* the scope after the narrowing: one category, the new end, the same version */
     char buf[256];
     json_t *purpose = purpose_of(payload);
     assert_string_equal(joined(json_object_get(purpose, "piiCategory"), buf, sizeof buf), "vitals");
-    assert_non_null(strstr(str(purpose, "termination"), "Ends on"));
+    assert_non_null(strstr(json_str(purpose, "termination"), "Ends on"));
     char *pcat = str_printf(CODE "@%lld", (long long)v);
     assert_string_equal(joined(json_object_get(purpose, "purposeCategory"), buf, sizeof buf), pcat);
     json_t *expl = json_object_get(payload, "explanation");
-    assert_string_equal(str(expl, "version"), pcat);
-    assert_string_equal(str(expl, "hash"), h);
+    assert_string_equal(json_str(expl, "version"), pcat);
+    assert_string_equal(json_str(expl, "hash"), h);
     /* the controller as configured */
     json_t *ctl = json_array_get(json_object_get(payload, "piiControllers"), 0);
-    assert_string_equal(str(ctl, "piiController"), CTL_JA " / " CTL_EN);
-    assert_string_equal(str(json_object_get(ctl, "address"), "streetAddress"), CTL_ADDRESS);
-    assert_string_equal(str(ctl, "phone"), CTL_PHONE);
-    assert_string_equal(str(ctl, "email"), CTL_EMAIL);
+    assert_string_equal(json_str(ctl, "piiController"), CTL_JA " / " CTL_EN);
+    assert_string_equal(json_str(json_object_get(ctl, "address"), "streetAddress"), CTL_ADDRESS);
+    assert_string_equal(json_str(ctl, "phone"), CTL_PHONE);
+    assert_string_equal(json_str(ctl, "email"), CTL_EMAIL);
     /* a changed byte and it no longer verifies */
-    char *bad = strdup(str(rc, "jws"));
+    char *bad = strdup(json_str(rc, "jws"));
     char *p = strchr(bad, '.') + 5;
     *p = *p == 'A' ? 'B' : 'A';
     assert_false(jws_verifies(bad, NULL));
@@ -339,13 +313,14 @@ static void a_refused_narrowing_stores_no_receipt(void **state)
     (void)state;
     char *id = grant("[\"vitals\",\"checkups\"]");
     json_int_t v = 0;
-    char *h = current(&v), *ev = evidence(h);
+    char *h = current(&v), *ev = consent_evidence(h);
     char *loc = str_printf(ME "/%s", id);
     char *wider = str_printf("{\"categories\":[\"vitals\",\"checkups\",\"lab_results\"],"
                              "\"evidence\":%s}",
                              ev);
     char *same = str_printf("{\"categories\":[\"vitals\",\"checkups\"],\"evidence\":%s}", ev);
-    char *old = evidence("0000000000000000000000000000000000000000000000000000000000000000");
+    char *old =
+        consent_evidence("0000000000000000000000000000000000000000000000000000000000000000");
     char *wrong_text = str_printf("{\"categories\":[\"vitals\"],\"evidence\":%s}", old);
     char *no_evidence = strdup("{\"categories\":[\"vitals\"]}");
     static const struct {
@@ -375,7 +350,7 @@ static void a_refused_narrowing_stores_no_receipt(void **state)
     /* only the grant's receipt, and the scope as granted */
     json_t *list = receipts_of(id);
     assert_int_equal(json_array_size(list), 1);
-    assert_string_equal(str(json_array_get(list, 0), "action"), "grant");
+    assert_string_equal(json_str(json_array_get(list, 0), "action"), "grant");
     json_decref(list);
     r = call("GET", loc, F->t_taro, NULL);
     assert_status(&r, 200);
@@ -410,14 +385,14 @@ static void accepting_a_re_consent_gives_a_receipt_of_the_new_version(void **sta
     char *accept = NULL;
     for (size_t i = 0; accept == NULL && i < json_array_size(items); i++) {
         json_t *it = json_array_get(items, i);
-        if (strcmp(str(it, "kind"), "reconsent") == 0 && str(it, "consent_id") != NULL &&
-            strcmp(str(it, "consent_id"), id) == 0)
-            accept = str_printf("/api/v1/me/inbox/%s/accept", str(it, "id"));
+        if (strcmp(json_str(it, "kind"), "reconsent") == 0 && json_str(it, "consent_id") != NULL &&
+            strcmp(json_str(it, "consent_id"), id) == 0)
+            accept = str_printf("/api/v1/me/inbox/%s/accept", json_str(it, "id"));
     }
     assert_non_null(accept);
     resp_free(&r);
     /* the old version's text is refused, and leaves no receipt */
-    char *ev = evidence("0000000000000000000000000000000000000000000000000000000000000000");
+    char *ev = consent_evidence("0000000000000000000000000000000000000000000000000000000000000000");
     char *ab = str_printf("{\"evidence\":%s}", ev);
     r = call("POST", accept, F->t_taro, ab);
     assert_problem(&r, 422, "validation-failed");
@@ -428,7 +403,7 @@ static void accepting_a_re_consent_gives_a_receipt_of_the_new_version(void **sta
     free(ab);
     free(ev);
     /* the new version's text: moved, with the old category plus the one the version added */
-    ev = evidence(h2);
+    ev = consent_evidence(h2);
     ab = str_printf("{\"evidence\":%s}", ev);
     r = call("POST", accept, F->t_taro, ab);
     assert_status(&r, 200);
@@ -438,17 +413,17 @@ static void accepting_a_re_consent_gives_a_receipt_of_the_new_version(void **sta
     list = receipts_of(id);
     assert_int_equal(json_array_size(list), 2);
     json_t *rc = json_array_get(list, 1), *payload = NULL;
-    assert_string_equal(str(rc, "action"), "reconsent");
-    assert_true(jws_verifies(str(rc, "jws"), &payload));
-    assert_string_equal(str(payload, "action"), "reconsent");
-    assert_string_equal(str(payload, "consentId"), id);
+    assert_string_equal(json_str(rc, "action"), "reconsent");
+    assert_true(jws_verifies(json_str(rc, "jws"), &payload));
+    assert_string_equal(json_str(payload, "action"), "reconsent");
+    assert_string_equal(json_str(payload, "consentId"), id);
     char *pcat = str_printf(CODE "@%lld", (long long)v2), buf[256];
     json_t *purpose = purpose_of(payload);
     assert_string_equal(joined(json_object_get(purpose, "purposeCategory"), buf, sizeof buf), pcat);
     assert_string_equal(joined(json_object_get(purpose, "piiCategory"), buf, sizeof buf),
                         "vitals,claims");
-    assert_string_equal(str(json_object_get(payload, "explanation"), "version"), pcat);
-    assert_string_equal(str(json_object_get(payload, "explanation"), "hash"), h2);
+    assert_string_equal(json_str(json_object_get(payload, "explanation"), "version"), pcat);
+    assert_string_equal(json_str(json_object_get(payload, "explanation"), "hash"), h2);
     json_decref(payload);
     json_decref(list);
     /* accepted twice: 409, no third receipt */
@@ -473,7 +448,7 @@ static void a_narrowed_consent_shows_its_exceptions_in_fhir(void **state)
     (void)state;
     char *id = grant("[\"vitals\",\"checkups\",\"lab_results\"]");
     json_int_t v = 0;
-    char *h = current(&v), *ev = evidence(h);
+    char *h = current(&v), *ev = consent_evidence(h);
     char *nb = str_printf("{\"categories\":[\"checkups\"],\"evidence\":%s}", ev);
     char *loc = str_printf(ME "/%s", id);
     struct resp r = call("PATCH", loc, F->t_taro, nb);
@@ -483,10 +458,10 @@ static void a_narrowed_consent_shows_its_exceptions_in_fhir(void **state)
     r = call("GET", fpath, F->t_taro, NULL);
     assert_status(&r, 200);
     json_t *prov = json_object_get(r.json, "provision");
-    assert_string_equal(str(prov, "type"), "permit");
+    assert_string_equal(json_str(prov, "type"), "permit");
     json_t *cls = json_object_get(prov, "class");
     assert_int_equal(json_array_size(cls), 1);
-    assert_string_equal(str(json_array_get(cls, 0), "code"), "checkups");
+    assert_string_equal(json_str(json_array_get(cls, 0), "code"), "checkups");
     assert_non_null(json_object_get(prov, "actor"));
     assert_non_null(json_object_get(prov, "action"));
     assert_non_null(json_object_get(prov, "purpose"));
@@ -498,12 +473,12 @@ static void a_narrowed_consent_shows_its_exceptions_in_fhir(void **state)
     int vitals = 0, labs = 0;
     for (size_t i = 0; i < json_array_size(nested); i++) {
         json_t *d = json_array_get(nested, i);
-        assert_string_equal(str(d, "type"), "deny");
+        assert_string_equal(json_str(d, "type"), "deny");
         json_t *c = json_array_get(json_object_get(d, "class"), 0);
-        assert_string_equal(str(c, "system"), "urn:cityos:category");
-        assert_string_not_equal(str(c, "code"), "checkups");
-        vitals |= strcmp(str(c, "code"), "vitals") == 0;
-        labs |= strcmp(str(c, "code"), "lab_results") == 0;
+        assert_string_equal(json_str(c, "system"), "urn:cityos:category");
+        assert_string_not_equal(json_str(c, "code"), "checkups");
+        vitals |= strcmp(json_str(c, "code"), "vitals") == 0;
+        labs |= strcmp(json_str(c, "code"), "lab_results") == 0;
     }
     assert_true(vitals && labs);
     resp_free(&r);

@@ -161,11 +161,6 @@ static void the_same_seed_gives_the_same_town(void **state)
 
 /* ---- the consent side of S1 ---- */
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* The authorization-code flow of the demo's sample app for a cast member acting for
  * themselves; returns the access token (malloc'ed). */
 static char *sign_in(struct server *s, const char *app, const char *email, const char *password)
@@ -187,7 +182,7 @@ static json_t *purpose_in(json_t *list, const char *code)
     json_t *found = NULL;
     for (size_t i = 0; i < json_array_size(list); i++) {
         json_t *p = json_array_get(list, i);
-        if (strcmp(str(p, "code"), code) == 0) {
+        if (strcmp(json_str(p, "code"), code) == 0) {
             assert_null(found);
             found = p;
         }
@@ -227,33 +222,33 @@ static json_t *check_purposes(struct server *s, char clinic[64], char hospital[6
 
     json_t *hd = purpose_in(list, "homedoctor");
     assert_int_equal(json_integer_value(json_object_get(hd, "version")), 1);
-    assert_string_equal(str(json_object_get(hd, "title"), "ja"), "在宅AIホームドクター");
-    assert_string_equal(str(json_object_get(hd, "title"), "en"), "AI home doctor");
-    const char *ex_en = str(json_object_get(hd, "explanation"), "en");
+    assert_string_equal(json_str(json_object_get(hd, "title"), "ja"), "在宅AIホームドクター");
+    assert_string_equal(json_str(json_object_get(hd, "title"), "en"), "AI home doctor");
+    const char *ex_en = json_str(json_object_get(hd, "explanation"), "en");
     assert_non_null(strstr(ex_en, "Minato Family Clinic")); /* with whom */
     assert_non_null(strstr(ex_en, "1825 days"));            /* how long */
     assert_non_null(strstr(ex_en, "withdraw"));             /* how to stop */
-    assert_non_null(strstr(str(json_object_get(hd, "explanation"), "ja"), "撤回"));
+    assert_non_null(strstr(json_str(json_object_get(hd, "explanation"), "ja"), "撤回"));
     char *cats = joined(json_object_get(hd, "categories"));
     assert_string_equal(cats, "vitals");
     free(cats);
-    assert_string_equal(str(hd, "legal_basis"), "consent");
+    assert_string_equal(json_str(hd, "legal_basis"), "consent");
     assert_int_equal(json_integer_value(json_object_get(hd, "retention_days")), 1825);
-    assert_int_equal(strlen(str(hd, "explanation_hash")), 64);
+    assert_int_equal(strlen(json_str(hd, "explanation_hash")), 64);
     json_t *hr = json_object_get(hd, "recipients");
     assert_int_equal(json_array_size(hr), 1);
     snprintf(clinic, 64, "%s", json_string_value(json_array_get(hr, 0)));
 
     json_t *cv = purpose_in(list, "cardio");
     assert_int_equal(json_integer_value(json_object_get(cv, "version")), 1);
-    assert_string_equal(str(json_object_get(cv, "title"), "ja"), "循環器病予防");
-    assert_string_equal(str(json_object_get(cv, "title"), "en"),
+    assert_string_equal(json_str(json_object_get(cv, "title"), "ja"), "循環器病予防");
+    assert_string_equal(json_str(json_object_get(cv, "title"), "en"),
                         "Cardiovascular disease prevention");
-    assert_non_null(strstr(str(json_object_get(cv, "explanation"), "en"), "3650 days"));
+    assert_non_null(strstr(json_str(json_object_get(cv, "explanation"), "en"), "3650 days"));
     cats = joined(json_object_get(cv, "categories"));
     assert_string_equal(cats, "vitals,checkups,lab_results");
     free(cats);
-    assert_string_equal(str(cv, "legal_basis"), "consent");
+    assert_string_equal(json_str(cv, "legal_basis"), "consent");
     json_t *cr = json_object_get(cv, "recipients");
     assert_int_equal(json_array_size(cr), 2);
     /* the clinic of homedoctor and one more: the hospital */
@@ -268,19 +263,19 @@ static json_t *check_purposes(struct server *s, char clinic[64], char hospital[6
 /* 太郎's consent for code in his list (borrowed), checked against the purpose p. */
 static json_t *check_consent(json_t *consents, const char *taro, json_t *p)
 {
-    const char *code = str(p, "code");
+    const char *code = json_str(p, "code");
     json_t *found = NULL;
     for (size_t i = 0; i < json_array_size(consents); i++) {
         json_t *c = json_array_get(consents, i);
-        if (strcmp(str(json_object_get(c, "purpose"), "code"), code) == 0) {
+        if (strcmp(json_str(json_object_get(c, "purpose"), "code"), code) == 0) {
             assert_null(found);
             found = c;
         }
     }
     assert_non_null(found);
-    assert_string_equal(str(found, "subject"), taro);
-    assert_string_equal(str(found, "granted_by"), taro);
-    assert_string_equal(str(json_object_get(found, "recipient"), "kind"), "purpose");
+    assert_string_equal(json_str(found, "subject"), taro);
+    assert_string_equal(json_str(found, "granted_by"), taro);
+    assert_string_equal(json_str(json_object_get(found, "recipient"), "kind"), "purpose");
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(found, "purpose"), "version")), 1);
     char *want = joined(json_object_get(p, "categories"));
@@ -292,11 +287,11 @@ static json_t *check_consent(json_t *consents, const char *taro, json_t *p)
     assert_string_equal(actions, "read");
     free(actions);
     json_t *ev = json_object_get(found, "evidence");
-    assert_string_equal(str(ev, "explanation_hash"), str(p, "explanation_hash"));
-    assert_string_equal(str(ev, "channel"), "portal");
-    assert_non_null(str(ev, "shown_at"));
-    assert_non_null(str(ev, "agreed_at"));
-    assert_true(strcmp(str(ev, "shown_at"), str(ev, "agreed_at")) < 0);
+    assert_string_equal(json_str(ev, "explanation_hash"), json_str(p, "explanation_hash"));
+    assert_string_equal(json_str(ev, "channel"), "portal");
+    assert_non_null(json_str(ev, "shown_at"));
+    assert_non_null(json_str(ev, "agreed_at"));
+    assert_true(strcmp(json_str(ev, "shown_at"), json_str(ev, "agreed_at")) < 0);
     return found;
 }
 
@@ -307,25 +302,25 @@ static void check_logged(json_t *items, const char *taro, const char *id, const 
     json_t *found = NULL;
     for (size_t i = 0; i < json_array_size(items); i++) {
         json_t *it = json_array_get(items, i), *what = json_object_get(it, "what");
-        if (str(what, "resourceId") != NULL && strcmp(str(what, "resourceId"), id) == 0 &&
-            strcmp(str(what, "action"), "create") == 0) {
+        if (json_str(what, "resourceId") != NULL && strcmp(json_str(what, "resourceId"), id) == 0 &&
+            strcmp(json_str(what, "action"), "create") == 0) {
             assert_null(found);
             found = it;
         }
     }
     assert_non_null(found);
     json_t *who = json_object_get(found, "who"), *why = json_object_get(found, "why");
-    assert_string_equal(str(json_object_get(found, "what"), "resourceType"), "Consent");
-    assert_string_equal(str(found, "decision"), "permit");
-    assert_string_equal(str(who, "kind"), "person");
-    assert_string_equal(str(who, "id"), taro);
-    assert_string_equal(str(who, "name"), "会津 太郎");
-    assert_string_equal(str(why, "decidedBy"), "rule:self");
+    assert_string_equal(json_str(json_object_get(found, "what"), "resourceType"), "Consent");
+    assert_string_equal(json_str(found, "decision"), "permit");
+    assert_string_equal(json_str(who, "kind"), "person");
+    assert_string_equal(json_str(who, "id"), taro);
+    assert_string_equal(json_str(who, "name"), "会津 太郎");
+    assert_string_equal(json_str(why, "decidedBy"), "rule:self");
     char *purpose = str_printf("%s@1", code);
-    assert_string_equal(str(why, "purpose"), purpose);
+    assert_string_equal(json_str(why, "purpose"), purpose);
     free(purpose);
     char *rid = str_printf("demo-s1-%s", code);
-    assert_string_equal(str(found, "requestId"), rid);
+    assert_string_equal(json_str(found, "requestId"), rid);
     free(rid);
 }
 
@@ -342,7 +337,7 @@ static char *withdrawal_body(json_t *p)
     strftime(ab, sizeof ab, "%Y-%m-%dT%H:%M:%SZ", &agreed);
     return str_printf("{\"evidence\":{\"explanation_hash\":\"%s\",\"shown_at\":\"%s\","
                       "\"agreed_at\":\"%s\",\"channel\":\"portal\"}}",
-                      str(p, "explanation_hash"), sb, ab);
+                      json_str(p, "explanation_hash"), sb, ab);
 }
 
 static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
@@ -373,13 +368,13 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     struct resp r = get_with(s, "/api/v1/me/consents", token);
     assert_status(&r, 200);
     char taro[64];
-    snprintf(taro, sizeof taro, "%s", str(r.json, "subject"));
+    snprintf(taro, sizeof taro, "%s", json_str(r.json, "subject"));
     json_t *consents = json_object_get(r.json, "consents");
     assert_int_equal(json_array_size(consents), 2);
-    char *hd_id = strdup(str(check_consent(consents, taro, hd), "id"));
-    char *cv_id = strdup(str(check_consent(consents, taro, cv), "id"));
+    char *hd_id = strdup(json_str(check_consent(consents, taro, hd), "id"));
+    char *cv_id = strdup(json_str(check_consent(consents, taro, cv), "id"));
     for (size_t i = 0; i < 2; i++)
-        assert_string_equal(str(json_array_get(consents, i), "status"), "active");
+        assert_string_equal(json_str(json_array_get(consents, i), "status"), "active");
     resp_free(&r);
 
     r = get_with(s, "/api/v1/me/access-log?limit=100", token);
@@ -395,7 +390,7 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     char *auth = str_printf("Authorization: Bearer %s", token);
     r = api(s, "DELETE", path, LIST(auth, JSON_HEADER), wb, strlen(wb));
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "withdrawn");
+    assert_string_equal(json_str(r.json, "status"), "withdrawn");
     resp_free(&r);
     assert_int_equal(server_stop(s), 0);
     char *third = run_demo(dir, 20, 3, &st);
@@ -410,8 +405,8 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     assert_int_equal(json_array_size(consents), 2);
     for (size_t i = 0; i < 2; i++) {
         json_t *c = json_array_get(consents, i);
-        assert_string_equal(str(c, "status"),
-                            strcmp(str(c, "id"), hd_id) == 0 ? "withdrawn" : "active");
+        assert_string_equal(json_str(c, "status"),
+                            strcmp(json_str(c, "id"), hd_id) == 0 ? "withdrawn" : "active");
     }
     resp_free(&r);
 

@@ -55,17 +55,13 @@ static struct resp call(const char *method, const char *path, const char *tok, c
     return call_h(method, path, tok, body, NULL);
 }
 
-static const char *str(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
 /* An OperationOutcome answer with status and issue code. */
 static void assert_outcome(const struct resp *r, long status, const char *code)
 {
     assert_status(r, status);
-    assert_string_equal(str(r->json, "resourceType"), "OperationOutcome");
-    assert_string_equal(str(json_array_get(json_object_get(r->json, "issue"), 0), "code"), code);
+    assert_string_equal(json_str(r->json, "resourceType"), "OperationOutcome");
+    assert_string_equal(json_str(json_array_get(json_object_get(r->json, "issue"), 0), "code"),
+                        code);
 }
 
 /* A blood-pressure Observation (LOINC 85354-9 with 8480-6 and 8462-4) of patient. */
@@ -105,7 +101,7 @@ static char *create(const char *type, const char *tok, const char *body)
     char *path = str_printf("/fhir/%s", type);
     struct resp r = call("POST", path, tok, body);
     assert_status(&r, 201);
-    char *id = strdup(str(r.json, "id"));
+    char *id = strdup(json_str(r.json, "id"));
     resp_free(&r);
     free(path);
     return id;
@@ -139,17 +135,17 @@ static void citizen_keeps_own_readings(void **state)
     assert_string_equal(resp_header(&r, "Content-Type"), "application/fhir+json");
     assert_string_equal(resp_header(&r, "ETag"), "W/\"1\"");
     assert_non_null(resp_header(&r, "Last-Modified"));
-    char *id = strdup(str(r.json, "id"));
+    char *id = strdup(json_str(r.json, "id"));
     char *loc = str_printf("/fhir/Observation/%s/_history/1", id);
     assert_non_null(strstr(resp_header(&r, "Location"), loc));
-    assert_string_equal(str(json_object_get(r.json, "meta"), "versionId"), "1");
+    assert_string_equal(json_str(json_object_get(r.json, "meta"), "versionId"), "1");
     resp_free(&r);
     free(body);
 
     char *path = str_printf("/fhir/Observation/%s", id);
     r = call("GET", path, F->t_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "id"), id);
+    assert_string_equal(json_str(r.json, "id"), id);
     assert_string_equal(resp_header(&r, "ETag"), "W/\"1\"");
     json_t *doc = json_incref(r.json);
     resp_free(&r);
@@ -160,7 +156,7 @@ static void citizen_keeps_own_readings(void **state)
     r = call_h("PUT", path, F->t_taro, text, "If-Match: W/\"1\"");
     assert_status(&r, 200);
     assert_string_equal(resp_header(&r, "ETag"), "W/\"2\"");
-    assert_string_equal(str(r.json, "status"), "amended");
+    assert_string_equal(json_str(r.json, "status"), "amended");
     resp_free(&r);
     r = call_h("PUT", path, F->t_taro, text, "If-Match: W/\"1\"");
     assert_outcome(&r, 412, "conflict");
@@ -175,7 +171,7 @@ static void citizen_keeps_own_readings(void **state)
     char *v1 = str_printf("%s/_history/1", path);
     r = call("GET", v1, F->t_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "status"), "final");
+    assert_string_equal(json_str(r.json, "status"), "final");
     resp_free(&r);
     char *v9 = str_printf("%s/_history/9", path);
     r = call("GET", v9, F->t_taro, NULL);
@@ -184,12 +180,12 @@ static void citizen_keeps_own_readings(void **state)
     char *hist = str_printf("%s/_history", path);
     r = call("GET", hist, F->t_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "type"), "history");
+    assert_string_equal(json_str(r.json, "type"), "history");
     json_t *entries = json_object_get(r.json, "entry");
     assert_int_equal(json_array_size(entries), 2);
     assert_string_equal(
-        str(json_object_get(json_object_get(json_array_get(entries, 0), "resource"), "meta"),
-            "versionId"),
+        json_str(json_object_get(json_object_get(json_array_get(entries, 0), "resource"), "meta"),
+                 "versionId"),
         "2");
     resp_free(&r);
 
@@ -207,7 +203,7 @@ static void citizen_keeps_own_readings(void **state)
     assert_status(&r, 200);
     entries = json_object_get(r.json, "entry");
     assert_int_equal(json_array_size(entries), 3);
-    assert_string_equal(str(json_object_get(json_array_get(entries, 0), "request"), "method"),
+    assert_string_equal(json_str(json_object_get(json_array_get(entries, 0), "request"), "method"),
                         "DELETE");
     resp_free(&r);
 
@@ -255,7 +251,8 @@ static void history_pages_with_a_cursor(void **state)
         json_t *e;
         json_array_foreach(json_object_get(r.json, "entry"), i, e)
         {
-            int v = atoi(str(json_object_get(json_object_get(e, "resource"), "meta"), "versionId"));
+            int v = atoi(
+                json_str(json_object_get(json_object_get(e, "resource"), "meta"), "versionId"));
             assert_true(v >= 1 && v <= 5);
             seen[v]++;
         }
@@ -264,8 +261,8 @@ static void history_pages_with_a_cursor(void **state)
         json_t *link;
         json_array_foreach(json_object_get(r.json, "link"), i, link)
         {
-            if (strcmp(str(link, "relation"), "next") == 0) {
-                const char *u = strstr(str(link, "url"), "/fhir/");
+            if (strcmp(json_str(link, "relation"), "next") == 0) {
+                const char *u = strstr(json_str(link, "url"), "/fhir/");
                 next = strdup(u);
             }
         }
@@ -299,7 +296,7 @@ static void doctor_reads_under_consent_only(void **state)
     char *path = str_printf("/fhir/Observation/%s", obs);
     struct resp r = call("GET", path, F->t_doctor, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "id"), obs);
+    assert_string_equal(json_str(r.json, "id"), obs);
     resp_free(&r);
     char *mpath = str_printf("/fhir/MedicationRequest/%s", med);
     r = call("GET", mpath, F->t_doctor, NULL);
@@ -355,7 +352,7 @@ static void emergency_access_is_recorded_and_told(void **state)
                "X-Break-Glass-Reason: "
                "%E6%95%91%E6%80%A5%E6%90%AC%E9%80%81%E3%80%81%E6%84%8F%E8%AD%98%E3%81%AA%E3%81%97");
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "id"), med);
+    assert_string_equal(json_str(r.json, "id"), med);
     resp_free(&r);
     assert_true(logged("read", "MedicationRequest", "permit") >= 1);
     r = call("GET", "/api/v1/me/inbox", F->t_taro, NULL);
@@ -409,7 +406,7 @@ static void bad_input_is_refused_and_stores_nothing(void **state)
     char *bad2 = str_printf("{\"colour\":\"red\",\"valueString\":7,%s", bad + 1);
     r = call("POST", "/fhir/Observation", F->t_taro, bad2);
     assert_status(&r, 422);
-    assert_string_equal(str(r.json, "resourceType"), "OperationOutcome");
+    assert_string_equal(json_str(r.json, "resourceType"), "OperationOutcome");
     const char *want[] = {"Observation.status", "Observation.colour", "Observation.valueString"};
     for (size_t k = 0; k < 3; k++) {
         int found = 0;
@@ -523,7 +520,7 @@ static void shared_directories(void **state)
     char *path = str_printf("/fhir/Organization/%s", id);
     r = call("GET", path, F->t_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "name"), "会津若松市保健所");
+    assert_string_equal(json_str(r.json, "name"), "会津若松市保健所");
     resp_free(&r);
     free(path);
     free(id);
@@ -539,10 +536,10 @@ static char *matches(const json_t *bundle)
     json_t *e;
     json_array_foreach(json_object_get(bundle, "entry"), i, e)
     {
-        if (strcmp(str(json_object_get(e, "search"), "mode"), "match") != 0)
+        if (strcmp(json_str(json_object_get(e, "search"), "mode"), "match") != 0)
             continue;
-        char *next =
-            str_printf("%s%s%s", out, out[0] ? "," : "", str(json_object_get(e, "resource"), "id"));
+        char *next = str_printf("%s%s%s", out, out[0] ? "," : "",
+                                json_str(json_object_get(e, "resource"), "id"));
         free(out);
         out = next;
     }
@@ -576,7 +573,7 @@ static void search_shows_only_what_the_caller_may_see(void **state)
                          F->taro);
     struct resp r = call("GET", q, F->t_taro, NULL);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "type"), "searchset");
+    assert_string_equal(json_str(r.json, "type"), "searchset");
     char *got = matches(r.json);
     char *want = str_printf("%s,%s,%s", o3, o2, o1);
     assert_string_equal(got, want);
@@ -637,8 +634,8 @@ static void search_shows_only_what_the_caller_may_see(void **state)
         json_t *link;
         json_array_foreach(json_object_get(r.json, "link"), i, link)
         {
-            if (strcmp(str(link, "relation"), "next") == 0)
-                next = strdup(strstr(str(link, "url"), "/fhir/"));
+            if (strcmp(json_str(link, "relation"), "next") == 0)
+                next = strdup(strstr(json_str(link, "url"), "/fhir/"));
         }
         resp_free(&r);
         pages++;
@@ -672,7 +669,7 @@ static void search_shows_only_what_the_caller_may_see(void **state)
     resp_free(&r);
     r = call_h("GET", "/fhir/Observation?colour=red", F->t_taro, NULL, "Prefer: handling=strict");
     assert_status(&r, 400);
-    assert_string_equal(str(r.json, "resourceType"), "OperationOutcome");
+    assert_string_equal(json_str(r.json, "resourceType"), "OperationOutcome");
     resp_free(&r);
     r = call("GET", "/fhir/Observation?date=yesterday", F->t_taro, NULL);
     assert_int_equal(r.status == 400 || r.status == 200, 1);
@@ -698,15 +695,15 @@ static void capability_statement(void **state)
     struct resp r = call("GET", "/fhir/metadata", NULL, NULL);
     assert_status(&r, 200);
     assert_string_equal(resp_header(&r, "Content-Type"), "application/fhir+json");
-    assert_string_equal(str(r.json, "resourceType"), "CapabilityStatement");
-    assert_string_equal(str(r.json, "fhirVersion"), "4.0.1");
+    assert_string_equal(json_str(r.json, "resourceType"), "CapabilityStatement");
+    assert_string_equal(json_str(r.json, "fhirVersion"), "4.0.1");
     json_t *res = json_object_get(json_array_get(json_object_get(r.json, "rest"), 0), "resource");
     int obs = 0;
     size_t i;
     json_t *x;
     json_array_foreach(res, i, x)
     {
-        if (strcmp(str(x, "type"), "Observation") != 0)
+        if (strcmp(json_str(x, "type"), "Observation") != 0)
             continue;
         obs = 1;
         char *sp = json_dumps(json_object_get(x, "searchParam"), 0);
@@ -758,17 +755,18 @@ static void transactions_are_all_or_nothing(void **state)
                           e1, e2, e3);
     struct resp r = call("POST", "/fhir", F->t_taro, tx);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "type"), "transaction-response");
+    assert_string_equal(json_str(r.json, "type"), "transaction-response");
     json_t *entries = json_object_get(r.json, "entry");
     assert_int_equal(json_array_size(entries), 3);
     for (size_t i = 0; i < 3; i++)
-        assert_string_equal(str(json_object_get(json_array_get(entries, i), "response"), "status"),
-                            "201 Created");
+        assert_string_equal(
+            json_str(json_object_get(json_array_get(entries, i), "response"), "status"),
+            "201 Created");
     /* the report's results now name the stored Observations */
-    const char *id1 = str(json_object_get(json_array_get(entries, 0), "resource"), "id");
+    const char *id1 = json_str(json_object_get(json_array_get(entries, 0), "resource"), "id");
     json_t *report = json_object_get(json_array_get(entries, 2), "resource");
     char *want = str_printf("Observation/%s", id1);
-    assert_string_equal(str(json_array_get(json_object_get(report, "result"), 0), "reference"),
+    assert_string_equal(json_str(json_array_get(json_object_get(report, "result"), 0), "reference"),
                         want);
     free(want);
     resp_free(&r);
@@ -804,11 +802,11 @@ static void transactions_are_all_or_nothing(void **state)
                           e1, eh);
     r = call("POST", "/fhir", F->t_taro, bt);
     assert_status(&r, 200);
-    assert_string_equal(str(r.json, "type"), "batch-response");
+    assert_string_equal(json_str(r.json, "type"), "batch-response");
     entries = json_object_get(r.json, "entry");
-    assert_string_equal(str(json_object_get(json_array_get(entries, 0), "response"), "status"),
+    assert_string_equal(json_str(json_object_get(json_array_get(entries, 0), "response"), "status"),
                         "201 Created");
-    assert_string_equal(str(json_object_get(json_array_get(entries, 1), "response"), "status"),
+    assert_string_equal(json_str(json_object_get(json_array_get(entries, 1), "response"), "status"),
                         "403 Forbidden");
     resp_free(&r);
     assert_int_equal(count_mine(q), before + 3);
@@ -825,7 +823,7 @@ static void transactions_are_all_or_nothing(void **state)
     for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
         r = call("POST", "/fhir", F->t_taro, bads[i]);
         assert_int_equal(r.status / 100, 4);
-        assert_string_equal(str(r.json, "resourceType"), "OperationOutcome");
+        assert_string_equal(json_str(r.json, "resourceType"), "OperationOutcome");
         resp_free(&r);
     }
     assert_int_equal(count_mine(q), before + 3);
@@ -872,8 +870,8 @@ static void conditional_create_can_be_repeated(void **state)
     assert_status(&r, 200);
     const json_t *resp0 =
         json_object_get(json_array_get(json_object_get(r.json, "entry"), 0), "response");
-    assert_string_equal(str(resp0, "status"), "200 OK");
-    assert_non_null(strstr(loc, str(resp0, "location")));
+    assert_string_equal(json_str(resp0, "status"), "200 OK");
+    assert_non_null(strstr(loc, json_str(resp0, "location")));
     resp_free(&r);
     char *q = str_printf("/fhir/Observation?identifier=urn:example:device-reading|wrist-42-20260801"
                          "&_summary=count");
@@ -926,8 +924,8 @@ static void everything_of_a_patient(void **state)
         json_t *link;
         json_array_foreach(json_object_get(r.json, "link"), i, link)
         {
-            if (strcmp(str(link, "relation"), "next") == 0)
-                next = strdup(strstr(str(link, "url"), "/fhir/"));
+            if (strcmp(json_str(link, "relation"), "next") == 0)
+                next = strdup(strstr(json_str(link, "url"), "/fhir/"));
         }
         resp_free(&r);
     }
@@ -1009,7 +1007,7 @@ static void subject_of(const char *tok, char *out, size_t cap)
 {
     struct resp r = call("GET", "/api/v1/me/consents", tok, NULL);
     assert_status(&r, 200);
-    snprintf(out, cap, "%s", str(r.json, "subject"));
+    snprintf(out, cap, "%s", json_str(r.json, "subject"));
     resp_free(&r);
 }
 
@@ -1032,7 +1030,7 @@ static int group_setup(void **state)
     struct resp r = api(F->s, "POST", "/api/v1/admin/clients", LIST(AUTH_HEADER, JSON_HEADER),
                         client, strlen(client));
     assert_status(&r, 201);
-    snprintf(F->app, sizeof F->app, "%s", str(r.json, "client_id"));
+    snprintf(F->app, sizeof F->app, "%s", json_str(r.json, "client_id"));
     resp_free(&r);
     F->t_taro = token(TARO_EMAIL, TARO_PASS, "self", PATIENT_SCOPE);
     F->t_hanako = token(HANAKO_EMAIL, HANAKO_PASS, "self", PATIENT_SCOPE " " USER_SCOPE);

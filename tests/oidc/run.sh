@@ -11,53 +11,14 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-say() { printf 'oidc_client: %s\n' "$*" >&2; }
-die() {
-    say "FAILED: $*"
-    exit 1
-}
-
-bin=${CITYOS_BIN:-}
-[[ -n $bin ]] || die "CITYOS_BIN is not set (the cityos binary to test)"
-[[ -x $bin ]] || die "CITYOS_BIN=$bin is not an executable"
-command -v node >/dev/null || die "node is not installed (bash scripts/deps.sh installs nodejs and npm)"
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-((node_major >= 18)) || die "node $(node --version) is too old: oauth4webapi needs 18 or newer"
-
-if [[ ! -f $here/node_modules/oauth4webapi/package.json ]]; then
-    command -v npm >/dev/null || die "tests/oidc/node_modules is missing and npm is not installed (bash scripts/deps.sh)"
-    say "installing the pinned packages: npm ci --prefix tests/oidc"
-    npm ci --prefix "$here" --no-audit --no-fund >&2 || die "npm ci failed (offline? run it once with the network)"
-fi
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/cityos-oidc.XXXXXX")
-pid=
-cleanup() {
-    local rc=$?
-    set +e
-    if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid"
-        wait "$pid"
-    fi
-    if ((rc != 0)) && [[ -f $work/server.log ]]; then
-        say "the server's log (last 30 lines):"
-        tail -n 30 "$work/server.log" >&2
-    fi
-    rm -rf -- "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+label=oidc_client
+# shellcheck source=../lib/node_client.sh
+. "$here/../lib/node_client.sh"
+node_client_prepare oauth4webapi
+node_client_workdir
 
 # ---- a demo town: the sample app and its people ------------------------------------------------
-data=$work/data
-"$bin" demo --data-dir="$data" --people=20 >"$work/demo.out" 2>&1 || {
-    cat "$work/demo.out" >&2
-    die "cityos demo failed"
-}
-signins=$data/demo-sign-ins.txt
-[[ -f $signins ]] || die "cityos demo wrote no $signins"
+node_client_demo
 client_id=$(grep -o 'sample app[^:]*: client_id=[A-Za-z0-9_-]*' "$signins" | head -n 1 | sed 's/.*client_id=//')
 email=$(grep -o 'email=[^ ]*' "$signins" | head -n 1 | cut -d= -f2-)
 password=$(grep -o 'password=[^ ]*' "$signins" | head -n 1 | cut -d= -f2-)
@@ -65,38 +26,7 @@ password=$(grep -o 'password=[^ ]*' "$signins" | head -n 1 | cut -d= -f2-)
     die "could not read the sample app's client_id and a person's email and password from $signins"
 
 # ---- the server: --issuer must be the URL the client uses, so the port is chosen here ----------
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-start_server() { # -> 0 when it logged "listening", 1 when it exited (e.g. the port was taken)
-    local i
-    port=$(free_port)
-    base=http://127.0.0.1:$port
-    : >"$work/server.log"
-    "$bin" serve --data-dir="$data" --listen=127.0.0.1 --port="$port" --issuer="$base" \
-        --log-level=info >"$work/server.stdout" 2>>"$work/server.log" &
-    pid=$!
-    for ((i = 0; i < 100; i++)); do
-        grep -q '"listening' "$work/server.log" && return 0
-        kill -0 "$pid" 2>/dev/null || {
-            wait "$pid" || true
-            pid=
-            return 1
-        }
-        sleep 0.1
-    done
-    die "cityos serve logged no \"listening\" line within 10 s"
-}
-
-started=0
-for _ in 1 2 3; do # another process may take the free port between the check and the bind
-    if start_server; then
-        started=1
-        break
-    fi
-done
-((started)) || die "cityos serve did not start (three tries)"
+node_client_start
 say "cityos on $base (pid $pid), client_id=$client_id, person $email; node $(node --version)"
 
 # ---- the client ---------------------------------------------------------------------------------
@@ -104,15 +34,4 @@ rc=0
 CITYOS_URL=$base CITYOS_CLIENT_ID=$client_id CITYOS_EMAIL=$email CITYOS_PASSWORD=$password \
     node --test "$here/code_flow.test.mjs" || rc=$?
 
-kill -0 "$pid" 2>/dev/null || die "cityos died during the test"
-kill -TERM "$pid"
-server_rc=0
-wait "$pid" || server_rc=$?
-pid=
-((rc == 0)) || die "the OIDC client test failed (node exit $rc)"
-((server_rc == 0)) || die "cityos exited with $server_rc after SIGTERM"
-if grep -q '"level":"error"' "$work/server.log"; then
-    grep '"level":"error"' "$work/server.log" | head -n 5 >&2
-    die "cityos logged errors"
-fi
-say "passed"
+node_client_finish "$rc" "the OIDC client test"
