@@ -41,23 +41,29 @@ uint32_t consent__hash(const char *s, size_t len)
     h ^= h >> 33;
     h *= 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 33;
+#if defined(CONSENT_INDEX_TEST_HASH_MASK)
+    /* tests/unit/consent/test_index_tags.c builds this file with a mask that leaves a few bits,
+     * so that ids share tags and home slots and every collision path runs */
+    h &= CONSENT_INDEX_TEST_HASH_MASK;
+#endif
     return (uint32_t)h;
 }
 
 static uint32_t find_n(const struct consent_index *ix, const char *s, size_t len, uint32_t hash)
 {
-    if (ix->nslots == 0)
+    const struct ix_table *tab = &ix->atomtab;
+    if (tab->cap == 0)
         return 0;
-    uint32_t mask = ix->nslots - 1;
-    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
-        uint64_t slot = ix->slots[i];
+    uint32_t tag = ix_table_tag(tab, hash);
+    for (uint32_t i = ix_table_home(tab, hash);; i = ix_table_next(tab, i)) {
+        uint32_t slot = tab->slots[i];
         if (slot == 0)
             return 0;
-        if ((uint32_t)(slot >> 32) != hash)
+        if (!ix_table_tag_is(tab, slot, tag))
             continue;
-        uint32_t a = (uint32_t)slot;
+        uint32_t a = ix_table_ref(tab, slot);
         const struct ix_atom *t = &ix->atoms[a];
-        if (t->len != len)
+        if (t->hash != hash || t->len != len)
             continue;
         if (len < IX_KEY_INLINE ? memcmp(t->key, s, len) == 0 : memcmp(t->s, s, len) == 0)
             return a;
@@ -126,22 +132,67 @@ static const char *pool_copy(struct consent_index *ix, const char *s, size_t len
     return p;
 }
 
-static int grow_slots(struct consent_index *ix)
+/* ---- the 4-byte tagged tables (index_internal.h) ---- */
+
+#define IX_TABLE_FIRST 1024u
+
+/* log2 of a power of two */
+static uint32_t log2_of(uint64_t pow2)
 {
-    uint32_t n = ix->nslots ? ix->nslots * 2 : 1024;
-    uint64_t *slots = table_calloc(n, sizeof *slots);
-    if (slots == NULL)
+    uint32_t b = 0;
+    while (((uint64_t)1 << b) < pow2)
+        b++;
+    return b;
+}
+
+/* Is a table of cap slots too full for one more entry (more than 4/5)? */
+static int table_full(const struct ix_table *t)
+{
+    return ((uint64_t)t->n + 1) * 5 > (uint64_t)t->cap * 4;
+}
+
+/* The next capacity: half as much again. 0 when it would not fit. */
+static uint32_t table_next_cap(const struct ix_table *t)
+{
+    uint64_t cap = t->cap ? (uint64_t)t->cap + t->cap / 2 : IX_TABLE_FIRST;
+    return cap < UINT32_MAX ? (uint32_t)cap : 0;
+}
+
+static void table_put(struct ix_table *t, uint32_t hash, uint32_t ref)
+{
+    uint32_t i = ix_table_home(t, hash);
+    while (t->slots[i] != 0)
+        i = ix_table_next(t, i);
+    t->slots[i] = ix_table_slot(t, hash, ref);
+    t->n++;
+}
+
+/* The hash of what ref names: an atom's (kept), or a record's id (computed again). */
+typedef uint32_t (*table_hash_fn)(const struct consent_index *ix, uint32_t ref);
+
+/* Builds t again with cap slots and refbits bits of ref (every entry re-placed: the tag bits
+ * change with refbits). ERR_NOMEM leaves t as it was. Caller holds the write lock. */
+static int table_rebuild(const struct consent_index *ix, struct ix_table *t, uint32_t cap,
+                         uint32_t refbits, table_hash_fn hash_of)
+{
+    if (cap == 0 || refbits > 32)
         return ERR_NOMEM;
-    for (uint32_t a = 1; a < ix->natoms; a++) {
-        uint32_t i = ix->atoms[a].hash & (n - 1);
-        while (slots[i] != 0)
-            i = (i + 1) & (n - 1);
-        slots[i] = (uint64_t)ix->atoms[a].hash << 32 | a;
-    }
-    free(ix->slots);
-    ix->slots = slots;
-    ix->nslots = n;
+    struct ix_table n = {.cap = cap, .refbits = refbits};
+    if ((n.slots = table_calloc(cap, sizeof *n.slots)) == NULL)
+        return ERR_NOMEM;
+    for (uint32_t i = 0; i < t->cap; i++)
+        if (t->slots[i] != 0) {
+            uint32_t ref = ix_table_ref(t, t->slots[i]);
+            table_put(&n, hash_of(ix, ref), ref);
+        }
+    free(t->slots);
+    *t = n;
     return 0;
+}
+
+static uint32_t atom_hash(const struct consent_index *ix, uint32_t a)
+{
+    return ix->atoms[a].hash;
 }
 
 /* The atom of s, made if needed. 0 when out of memory. Caller holds the write lock. */
@@ -152,9 +203,9 @@ static uint32_t intern(struct consent_index *ix, const char *s)
     uint32_t a = find_n(ix, s, len, hash);
     if (a != 0)
         return a;
-    if ((uint64_t)(ix->natoms + 1) * 2 > ix->nslots && grow_slots(ix) != 0)
-        return 0;
     if (ix->natoms == ix->capatoms) {
+        if (ix->capatoms > UINT32_MAX / 2)
+            return 0;
         uint32_t cap = ix->capatoms * 2;
         struct ix_atom *atoms = table_alloc((size_t)cap * sizeof *atoms);
         if (atoms == NULL)
@@ -164,16 +215,20 @@ static uint32_t intern(struct consent_index *ix, const char *s)
         ix->atoms = atoms;
         ix->capatoms = cap;
     }
+    /* atom ids are below capatoms: the table's refs need log2(capatoms) bits */
+    struct ix_table *tab = &ix->atomtab;
+    uint32_t refbits = log2_of(ix->capatoms);
+    if ((table_full(tab) || refbits != tab->refbits) &&
+        table_rebuild(ix, tab, table_full(tab) ? table_next_cap(tab) : tab->cap, refbits,
+                      atom_hash) != 0)
+        return 0;
     const char *copy = pool_copy(ix, s, len);
     if (copy == NULL)
         return 0;
     a = ix->natoms++;
     ix->atoms[a] = (struct ix_atom){.s = copy, .len = (uint32_t)len, .hash = hash};
     memcpy(ix->atoms[a].key, s, len < IX_KEY_INLINE ? len : IX_KEY_INLINE);
-    uint32_t mask = ix->nslots - 1, i = hash & mask;
-    while (ix->slots[i] != 0)
-        i = (i + 1) & mask;
-    ix->slots[i] = (uint64_t)hash << 32 | a;
+    table_put(tab, hash, a);
     return a;
 }
 
@@ -193,11 +248,11 @@ struct consent_index *consent_index_new(void)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 #endif
     if (ix->lock == NULL || ix->atoms == NULL || pthread_rwlock_init(ix->lock, &attr) != 0 ||
-        grow_slots(ix) != 0) {
+        table_rebuild(ix, &ix->atomtab, IX_TABLE_FIRST, log2_of(ix->capatoms), atom_hash) != 0) {
         pthread_rwlockattr_destroy(&attr);
         free(ix->lock);
         free(ix->atoms);
-        free(ix->slots);
+        free(ix->atomtab.slots);
         free(ix);
         return NULL;
     }
@@ -222,11 +277,11 @@ void consent_index_free(struct consent_index *ix)
     }
     pthread_rwlock_destroy(ix->lock);
     free(ix->lock);
-    free(ix->subjects);
+    free(ix->subjects.slots);
     free(ix->recs);
     free(ix->purposes);
     free(ix->atoms);
-    free(ix->slots);
+    free(ix->atomtab.slots);
     free(ix);
 }
 
@@ -277,92 +332,101 @@ static const char *rec_id(const struct ix_rec *r)
 static uint32_t subject_slot(const struct consent_index *ix, const char *id, size_t len,
                              uint32_t hash)
 {
-    if (ix->capsubjects == 0)
+    const struct ix_table *tab = &ix->subjects;
+    if (tab->cap == 0)
         return UINT32_MAX;
-    uint32_t mask = ix->capsubjects - 1;
-    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
-        uint64_t slot = ix->subjects[i];
+    uint32_t tag = ix_table_tag(tab, hash);
+    for (uint32_t i = ix_table_home(tab, hash);; i = ix_table_next(tab, i)) {
+        uint32_t slot = tab->slots[i];
         if (slot == 0)
             return UINT32_MAX;
-        if ((uint32_t)(slot >> 32) != hash)
+        if (!ix_table_tag_is(tab, slot, tag))
             continue;
-        const struct ix_rec *r = rec_at(ix, (uint32_t)slot);
+        const struct ix_rec *r = rec_at(ix, ix_table_ref(tab, slot));
         if (r->len == len && memcmp(rec_id(r), id, len) == 0)
             return i;
     }
+}
+
+static uint32_t slot_ref(const struct consent_index *ix, uint32_t i)
+{
+    return ix_table_ref(&ix->subjects, ix->subjects.slots[i]);
 }
 
 const struct ix_rec *consent__subject(const struct consent_index *ix, const char *id, size_t len,
                                       uint32_t hash)
 {
     uint32_t i = id != NULL ? subject_slot(ix, id, len, hash) : UINT32_MAX;
-    return i == UINT32_MAX ? NULL : rec_at(ix, (uint32_t)ix->subjects[i]);
+    return i == UINT32_MAX ? NULL : rec_at(ix, slot_ref(ix, i));
 }
 
 /* Lines fetched at once for a likely record: five hold a citizen with a link and five
  * consents; the decision asks for the rest, if any, once it knows the record's size. */
 #define IX_PREFETCH_LINES 6
 
+/* The first used slot from hash's home whose tag matches: the likely entry. */
+static uint32_t likely_ref(const struct ix_table *tab, uint32_t hash)
+{
+    if (tab->cap == 0)
+        return 0;
+    uint32_t tag = ix_table_tag(tab, hash);
+    for (uint32_t i = ix_table_home(tab, hash);; i = ix_table_next(tab, i)) {
+        uint32_t slot = tab->slots[i];
+        if (slot == 0)
+            return 0;
+        if (ix_table_tag_is(tab, slot, tag))
+            return ix_table_ref(tab, slot);
+    }
+}
+
 void consent__prefetch_subject(const struct consent_index *ix, uint32_t hash)
 {
-    if (ix->capsubjects == 0)
-        return;
-    uint32_t mask = ix->capsubjects - 1;
-    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
-        uint64_t slot = ix->subjects[i];
-        if (slot == 0)
-            return;
-        if ((uint32_t)(slot >> 32) == hash) {
-            const unsigned char *p = ix->recs + (size_t)(uint32_t)slot * IX_LINE;
-            for (unsigned l = 0; l < IX_PREFETCH_LINES; l++)
-                __builtin_prefetch(p + l * IX_LINE);
-            return;
-        }
+    uint32_t ref = likely_ref(&ix->subjects, hash);
+    if (ref != 0) {
+        const unsigned char *p = ix->recs + (size_t)ref * IX_LINE;
+        for (unsigned l = 0; l < IX_PREFETCH_LINES; l++)
+            __builtin_prefetch(p + l * IX_LINE);
     }
 }
 
 void consent__prefetch_atom(const struct consent_index *ix, uint32_t hash)
 {
-    uint32_t mask = ix->nslots - 1;
-    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
-        uint64_t slot = ix->slots[i];
-        if (slot == 0)
-            return;
-        if ((uint32_t)(slot >> 32) == hash) {
-            __builtin_prefetch(&ix->atoms[(uint32_t)slot]);
-            return;
-        }
-    }
+    uint32_t a = likely_ref(&ix->atomtab, hash);
+    if (a != 0)
+        __builtin_prefetch(&ix->atoms[a]);
 }
 
 void consent__prefetch_slots(const struct consent_index *ix, uint32_t subject_hash,
                              uint32_t atom_hash, int with_atom)
 {
-    if (ix->capsubjects != 0)
-        __builtin_prefetch(&ix->subjects[subject_hash & (ix->capsubjects - 1)]);
+    if (ix->subjects.cap != 0)
+        __builtin_prefetch(&ix->subjects.slots[ix_table_home(&ix->subjects, subject_hash)]);
     if (with_atom)
-        __builtin_prefetch(&ix->slots[atom_hash & (ix->nslots - 1)]);
+        __builtin_prefetch(&ix->atomtab.slots[ix_table_home(&ix->atomtab, atom_hash)]);
 }
 
-static int grow_subjects(struct consent_index *ix)
+static uint32_t rec_hash(const struct consent_index *ix, uint32_t ref)
 {
-    uint32_t n = ix->capsubjects ? ix->capsubjects * 2 : 1024;
-    uint64_t *t = n <= UINT32_MAX / 2 ? table_calloc(n, sizeof *t) : NULL;
-    if (t == NULL)
-        return ERR_NOMEM;
-    for (uint32_t i = 0; i < ix->capsubjects; i++) {
-        uint64_t slot = ix->subjects[i];
-        if (slot == 0)
-            continue;
-        uint32_t j = (uint32_t)(slot >> 32) & (n - 1);
-        while (t[j] != 0)
-            j = (j + 1) & (n - 1);
-        t[j] = slot;
-    }
-    free(ix->subjects);
-    ix->subjects = t;
-    ix->capsubjects = n;
-    return 0;
+    const struct ix_rec *r = rec_at(ix, ref);
+    return consent__hash(rec_id(r), r->len);
+}
+
+/* Record refs are line numbers below caprecs (a power of two, at least 64). */
+static uint32_t rec_refbits(const struct consent_index *ix)
+{
+    return log2_of(ix->caprecs > 64 ? ix->caprecs : 64);
+}
+
+/* Makes room in the subjects table for one more citizen, and the refs wide enough for every
+ * line of the region. 0 or ERR_NOMEM (the table unchanged). Caller holds the write lock. */
+static int subjects_room(struct consent_index *ix, int one_more)
+{
+    struct ix_table *tab = &ix->subjects;
+    uint32_t refbits = rec_refbits(ix);
+    int full = one_more && (tab->cap == 0 || table_full(tab));
+    if (!full && refbits == tab->refbits)
+        return 0;
+    return table_rebuild(ix, tab, full ? table_next_cap(tab) : tab->cap, refbits, rec_hash);
 }
 
 /* Records come in size classes: 1 to 16 lines exactly (most citizens), then powers of two. */
@@ -414,6 +478,9 @@ static uint32_t rec_alloc(struct consent_index *ix, uint32_t lines)
         ix->recs = recs;
         ix->caprecs = (uint32_t)cap;
     }
+    /* the new lines need refs the subjects table can hold */
+    if (subjects_room(ix, 0) != 0)
+        return 0;
     ref = ix->toprecs;
     ix->toprecs += lines;
     return ref;
@@ -438,7 +505,7 @@ static uint32_t subject_of(struct consent_index *ix, const char *id)
         return i;
     if (len == 0 || len > UINT32_MAX)
         return UINT32_MAX;
-    if ((uint64_t)(ix->nsubjects + 1) * 2 > ix->capsubjects && grow_subjects(ix) != 0)
+    if (subjects_room(ix, 1) != 0)
         return UINT32_MAX;
     const char *copy = NULL;
     if (len >= IX_REC_KEY && (copy = pool_copy(ix, id, len)) == NULL)
@@ -452,12 +519,8 @@ static uint32_t subject_of(struct consent_index *ix, const char *id)
         memcpy(r->key, id, len);
     else
         memcpy(r->key, &copy, sizeof copy);
-    uint32_t mask = ix->capsubjects - 1;
-    for (i = hash & mask; ix->subjects[i] != 0;)
-        i = (i + 1) & mask;
-    ix->subjects[i] = (uint64_t)hash << 32 | ref;
-    ix->nsubjects++;
-    return i;
+    table_put(&ix->subjects, hash, ref);
+    return subject_slot(ix, id, len, hash);
 }
 
 /* The record in slot i with room for `more` bytes beyond what it uses: itself, or a copy in a
@@ -465,7 +528,7 @@ static uint32_t subject_of(struct consent_index *ix, const char *id)
  * write lock; the pointer is valid until the next change. */
 static struct ix_rec *rec_room(struct consent_index *ix, uint32_t i, size_t more)
 {
-    uint32_t ref = (uint32_t)ix->subjects[i];
+    uint32_t ref = slot_ref(ix, i);
     struct ix_rec *r = rec_at(ix, ref);
     size_t need = ix_rec_used(r) + more;
     if (need <= (size_t)r->lines * IX_LINE)
@@ -474,15 +537,19 @@ static struct ix_rec *rec_room(struct consent_index *ix, uint32_t i, size_t more
     if (want > 16)
         want += want / 4; /* a growing big record moves rarely */
     uint32_t lines = rec_round((uint32_t)want);
+    uint32_t refbits = ix->subjects.refbits;
     uint32_t nref = rec_alloc(ix, lines);
     if (nref == 0)
         return NULL;
     r = rec_at(ix, ref); /* the region may have moved */
+    uint32_t hash = consent__hash(rec_id(r), r->len);
+    if (ix->subjects.refbits != refbits) /* the table was built again: find the slot again */
+        i = subject_slot(ix, rec_id(r), r->len, hash);
     struct ix_rec *n = rec_at(ix, nref);
     memcpy(n, r, ix_rec_used(r));
     n->lines = lines;
     rec_free(ix, ref);
-    ix->subjects[i] = (ix->subjects[i] & 0xffffffff00000000ull) | nref;
+    ix->subjects.slots[i] = ix_table_slot(&ix->subjects, hash, nref);
     return n;
 }
 
@@ -611,7 +678,7 @@ static int put_consent_locked(struct consent_index *ix, const struct consent_ind
                             .version = (uint32_t)c->purpose_version,
                             .from = c->valid_from_ms,
                             .until = c->valid_until_ms};
-    struct ix_rec *r = rec_at(ix, (uint32_t)ix->subjects[slot]);
+    struct ix_rec *r = rec_at(ix, slot_ref(ix, slot));
     struct ix_consent *cons = ix_rec_cons(r);
     for (uint32_t i = 0; i < r->ncons; i++)
         if (strcmp(cons[i].id, c->id) == 0) {
@@ -647,7 +714,7 @@ int consent_index_remove_consent(struct consent_index *ix, const char *subject_i
                         ? subject_slot(ix, subject_id, len, consent__hash(subject_id, len))
                         : UINT32_MAX;
     if (slot != UINT32_MAX) {
-        struct ix_rec *r = rec_at(ix, (uint32_t)ix->subjects[slot]);
+        struct ix_rec *r = rec_at(ix, slot_ref(ix, slot));
         struct ix_consent *cons = ix_rec_cons(r);
         for (uint32_t i = 0; i < r->ncons; i++)
             if (strcmp(cons[i].id, consent_id) == 0) {
@@ -673,7 +740,7 @@ static int put_link_locked(struct consent_index *ix, const struct consent_index_
                          .guardian = l->guardian ? 1 : 0,
                          .from = l->valid_from_ms,
                          .until = l->valid_until_ms};
-    struct ix_rec *r = rec_at(ix, (uint32_t)ix->subjects[slot]);
+    struct ix_rec *r = rec_at(ix, slot_ref(ix, slot));
     struct ix_link *links = ix_rec_links(r);
     for (uint32_t i = 0; i < r->nlinks; i++)
         if (strcmp(links[i].id, l->id) == 0) {
@@ -706,16 +773,16 @@ int consent_index_put_link(struct consent_index *ix, const struct consent_index_
 void consent_index_stats(const struct consent_index *ix, struct consent_index_stats *out)
 {
     pthread_rwlock_rdlock(ix->lock);
-    *out = (struct consent_index_stats){.subjects = ix->nsubjects,
+    *out = (struct consent_index_stats){.subjects = ix->subjects.n,
                                         .consents = ix->nconsents,
                                         .links = ix->nlinks,
                                         .purposes = ix->npurposes,
                                         .interned = ix->natoms - 1,
                                         .change_seq = ix->change_seq};
     size_t bytes = sizeof *ix + (size_t)ix->capatoms * sizeof *ix->atoms +
-                   (size_t)ix->nslots * sizeof *ix->slots +
-                   (size_t)ix->capsubjects * sizeof *ix->subjects + (size_t)ix->caprecs * IX_LINE +
-                   (size_t)ix->cappurposes * sizeof *ix->purposes;
+                   (size_t)ix->atomtab.cap * sizeof *ix->atomtab.slots +
+                   (size_t)ix->subjects.cap * sizeof *ix->subjects.slots +
+                   (size_t)ix->caprecs * IX_LINE + (size_t)ix->cappurposes * sizeof *ix->purposes;
     for (const struct ix_pool_block *b = ix->pool; b != NULL; b = b->next)
         bytes += sizeof *b + b->cap;
     for (uint32_t i = 0; i < ix->npurposes; i++) {
@@ -1031,7 +1098,7 @@ int consent_index_reload_subject(struct consent_index *ix, struct store *s, cons
             rc = ERR_NOMEM;
         } else {
             /* keep the record: the re-adds below reuse its room */
-            struct ix_rec *sj = rec_at(ix, (uint32_t)ix->subjects[slot]);
+            struct ix_rec *sj = rec_at(ix, slot_ref(ix, slot));
             ix->nlinks -= sj->nlinks;
             ix->nconsents -= sj->ncons;
             sj->nlinks = sj->ncons = 0;

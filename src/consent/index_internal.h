@@ -41,7 +41,7 @@ struct ix_consent {
 
 /* A citizen: one record in the records region (64-byte lines, line-aligned): this header, then
  * nlinks family links, then ncons consents, packed. A decision finds the record through the
- * compact subjects table (8 bytes a slot, small enough to stay in cache) and then reads one
+ * compact subjects table (4-byte tagged slots, small enough to stay in cache) and then reads one
  * block of adjacent lines, fetched together, instead of chasing a slot, a consents array and a
  * links array. 40 bytes: with one link and five consents a citizen is exactly five lines. */
 #define IX_REC_KEY 28
@@ -91,19 +91,61 @@ struct ix_pool_block {
     char data[];
 };
 
+/* A compact open-addressing table of 4-byte slots, for the atoms and the citizens: each slot is
+ * tag << refbits | ref (0: empty), where ref (an atom id, a record's line number) is below
+ * 2^refbits and the tag is the low 32 - refbits bits of the key's hash. The home slot is
+ * (hash * cap) >> 32, probing goes forward (wrapping at cap), at most 4/5 full. Half the size of
+ * 8-byte slots and any capacity, not only powers of two: for 100,000 citizens 531 KB instead of
+ * 2 MB, so the table a decision reads first stays in the cache while records stream through
+ * it. A tag mismatch skips a slot without touching its atom or record. */
+struct ix_table {
+    uint32_t *slots;
+    uint32_t cap, n; /* slots, and how many are used */
+    uint32_t refbits;
+};
+
+static inline uint32_t ix_table_home(const struct ix_table *t, uint32_t hash)
+{
+    return (uint32_t)(((uint64_t)hash * t->cap) >> 32);
+}
+
+static inline uint32_t ix_table_next(const struct ix_table *t, uint32_t i)
+{
+    return i + 1 == t->cap ? 0 : i + 1;
+}
+
+static inline uint32_t ix_table_tag(const struct ix_table *t, uint32_t hash)
+{
+    return (uint32_t)(hash & ((1ull << (32 - t->refbits)) - 1));
+}
+
+static inline uint32_t ix_table_ref(const struct ix_table *t, uint32_t slot)
+{
+    return (uint32_t)(slot & ((1ull << t->refbits) - 1));
+}
+
+/* Does the used slot carry this tag? */
+static inline int ix_table_tag_is(const struct ix_table *t, uint32_t slot, uint32_t tag)
+{
+    return (uint32_t)((uint64_t)slot >> t->refbits) == tag;
+}
+
+static inline uint32_t ix_table_slot(const struct ix_table *t, uint32_t hash, uint32_t ref)
+{
+    return (uint32_t)((uint64_t)ix_table_tag(t, hash) << t->refbits | ref);
+}
+
 struct consent_index {
     pthread_rwlock_t *lock; /* behind a pointer so the const index of a reader can lock it */
     struct ix_atom *atoms;  /* atoms[0] unused */
     uint32_t natoms, capatoms;
-    uint64_t *slots; /* open addressing: hash << 32 | atom id, 0 empty */
-    uint32_t nslots; /* a power of two */
+    struct ix_table atomtab; /* atom ids by their string's hash; refbits = log2(capatoms) */
     struct ix_pool_block *pool;
-    /* the citizens: an open-addressing table of hash << 32 | record (a line number in recs;
-     * 0 empty) with capsubjects slots, a power of two, at most half full */
-    uint64_t *subjects;
-    uint32_t nsubjects, capsubjects;
+    /* the citizens: records by their id's hash (ref: the record's line number in recs;
+     * refbits = log2(caprecs)) */
+    struct ix_table subjects;
     unsigned char *recs;       /* the records region: caprecs lines; line 0 is never a record */
-    uint32_t toprecs, caprecs; /* lines handed out so far, and the room */
+    uint32_t toprecs, caprecs; /* lines handed out so far, and the room (a power of two) */
     uint32_t freerecs[IX_REC_CLASSES]; /* freed blocks by size class, linked through their
                                           first 4 bytes */
     struct ix_purpose *purposes;
