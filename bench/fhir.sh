@@ -22,7 +22,8 @@
 # (measured runs per row, default 3), BENCH_WARMUP (discarded runs per row, default 1),
 # BENCH_CONNECTIONS (wrk -c, default 32), BENCH_THREADS (wrk -t, default 2), BENCH_BUILD (the
 # meson build folder, default build-bench), BENCH_PERF=1 (one more run of each cityos row under
-# `perf record -g`, its top symbols written to the .log). The read and search rows run first,
+# `perf record -g`, its top symbols written to the .log), BENCH_HOLD=1 (seed, then keep the
+# servers up for measuring by hand; see below). The read and search rows run first,
 # on the seeded 10,000, then create, then transaction (those add Observations). The transaction
 # row is reported "not served" when POST /fhir answers 404 or 405. All traffic stays on
 # 127.0.0.1; the servers, temporary folders and logs are removed on exit, failure included. The
@@ -487,6 +488,30 @@ done
 read -r st STATIC_BYTES <<<"$(hcurl "$WORK/probe-static.json" "$NGINX_URL/static.json")"
 [[ $st == 200 ]] || die "nginx answered $st"
 say "bodies: Observation $OBS_BYTES B, transaction $TXN_BYTES B; read answers cityos ${READ_BYTES[cityos]} B, Medplum ${READ_BYTES[medplum]} B; search pages cityos ${SEARCH_BYTES[cityos]} B, Medplum ${SEARCH_BYTES[medplum]} B"
+
+# BENCH_HOLD=1: keep the seeded servers up for measuring by hand instead of running wrk; the
+# addresses, the token (an hour's) and the ids go to bench/out/fhir-hold.env, sourced by a shell
+if [[ ${BENCH_HOLD:-0} == 1 ]]; then
+    mkdir -p bench/out
+    {
+        printf 'CITYOS=%q
+CITYOS_PID=%q
+TOKEN=%q
+PATIENT=%q
+' "$CITYOS" "$CITYOS_PID" "$TOKEN" "$PATIENT"
+        printf 'READ_ID=%q
+SEARCH_Q=%q
+OBS=%q
+TXN=%q
+' "${READ_ID[cityos]}" "$SEARCH_Q" "$WORK/obs.json" "$WORK/txn.json"
+        printf 'MEDPLUM=%q
+NGINX_URL=%q
+' "$MEDPLUM" "$NGINX_URL"
+    } >bench/out/fhir-hold.env
+    say "holding: source bench/out/fhir-hold.env; Ctrl-C (or kill $$) ends it and removes everything"
+    while kill -0 "$CITYOS_PID" 2>/dev/null; do sleep 1; done
+    die "cityos exited while held"
+fi
 
 grep -v '"msg":"request"' "$CLOG" >>"$NOTES" || true
 startup_problems=$(grep -E '"level":"(warn|error)"' "$CLOG" || true)

@@ -8,6 +8,7 @@ packages=(
   gcc clang libclang-rt-14-dev meson ninja-build pkg-config clang-format
   # libraries (see docs/decisions.md for why each)
   libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libinih-dev liboath-dev
+  libmosquitto-dev mosquitto mosquitto-clients
   # tests
   libcmocka-dev libcurl4-openssl-dev curl
   # tests/oidc: a real OIDC client library (oauth4webapi) runs on node (Debian 12: node 18)

@@ -22,5 +22,16 @@ if [ ! -s "$data/operator-token" ]; then
   (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$data/operator-token")
 fi
 echo "cityos: operator token for admin writes is in $data/operator-token" >&2
+# the MQTT broker home devices publish to (scripts/mosquitto.sh: loopback only, accounts and
+# ACLs managed by cityos); CITYOS_MQTT_PORT=0 runs without it (no device credentials, no ingest)
+mqtt_port=${CITYOS_MQTT_PORT:-1883}
+mqtt_args=()
+if [ "$mqtt_port" != 0 ]; then
+  bash scripts/mosquitto.sh start "$data/mqtt" "$mqtt_port"
+  trap 'bash scripts/mosquitto.sh stop "$data/mqtt"' EXIT
+  mqtt_args=(--mqtt-port="$mqtt_port" --mqtt-admin-password-file="$data/mqtt/admin.secret")
+fi
 echo "cityos: serving on http://localhost:${CITYOS_PORT:-8080} (Ctrl-C to stop)" >&2
-CITYOS_ADMIN_TOKEN=$(cat "$data/operator-token") exec build/cityos serve --data-dir="$data" "$@"
+# not exec: the broker is stopped when cityos has exited
+CITYOS_ADMIN_TOKEN=$(cat "$data/operator-token") build/cityos serve --data-dir="$data" \
+  "${mqtt_args[@]}" "$@"

@@ -60,6 +60,15 @@ int audit_event_from_principal(const struct id_principal *p, struct audit_event 
         ev->actor_kind = AUDIT_ACTOR_OPERATOR;
         ev->actor_id = AUDIT_OPERATOR_ID;
         break;
+    case ID_PRINCIPAL_DEVICE: /* its id, its kind as the role, the citizen it writes for */
+        if (person == NULL || text_or_null(p->acting_for) == NULL)
+            return err_set(e, ERR_INVALID,
+                           "audit actor: a device principal needs the device and acting_for");
+        ev->actor_kind = AUDIT_ACTOR_DEVICE;
+        ev->actor_id = person;
+        ev->actor_role = text_or_null(p->role);
+        ev->on_behalf_of = p->acting_for;
+        break;
     default:
         return err_set(e, ERR_INVALID, "audit actor: unknown principal kind");
     }

@@ -19,6 +19,8 @@ struct id_principal;
  *   delegate     -> delegate, actor = the delegate person, on_behalf_of = the person acted for
  *   practitioner -> practitioner, actor = the person, actor_org and actor_role
  *   client       -> client, actor = the client id
+ *   device       -> device, actor = the device id, actor_role = its kind, on_behalf_of = the
+ *                   citizen it is bound to
  *   operator     -> operator, actor = AUDIT_OPERATOR_ID
  * client_id is the OAuth client behind the token ("" is NULL: the operator has none).
  * Returns 0, or ERR_INVALID when p lacks what its kind needs (a person without subject_id, a

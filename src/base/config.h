@@ -35,6 +35,12 @@ struct config {
     char controller_address[CONFIG_STR_MAX]; /* postal address, one line */
     char controller_phone[32];
     char controller_email[CONFIG_STR_MAX]; /* "": privacy@<issuer host> */
+    /* the MQTT broker (Mosquitto with its dynamic-security plugin) devices publish to */
+    char mqtt_host[64];
+    long long mqtt_port; /* 0: no broker; devices cannot be given credentials, no ingest */
+    char mqtt_admin_user[64];
+    char mqtt_admin_password_file[CONFIG_STR_MAX];
+    long long ingest_connections; /* MQTT subscriber connections sharing the readings */
 };
 
 /* Defaults of the controller options (also what a consent_api without them falls back to). */

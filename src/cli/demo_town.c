@@ -437,7 +437,7 @@ static int seed_cast(struct store *s, int year, char clinic_id[IDS_LEN + 1], str
 }
 
 struct clients {
-    char app_id[IDS_LEN + 1], backend_id[IDS_LEN + 1];
+    char app_id[IDS_LEN + 1], portal_id[IDS_LEN + 1], backend_id[IDS_LEN + 1];
     char backend_secret[ID_CLIENT_SECRET_LEN + 1];
 };
 
@@ -453,11 +453,23 @@ static int seed_clients(struct store *s, const char *clinic_id, struct clients *
         "openid profile fhirUser offline_access launch/patient patient/*.rs",
         ID_GRANT_AUTHORIZATION_CODE | ID_GRANT_REFRESH_TOKEN,
         NULL};
+    /* the city's own portal: the citizen manages their consents there (patient/Consent.cu), which
+     * a third-party app like the one above cannot */
+    struct id_client_new portal = {"会津若松市 市民ポータル (city portal)",
+                                   ID_CLIENT_PUBLIC,
+                                   redirects,
+                                   COUNT(redirects),
+                                   "openid profile fhirUser launch/patient patient/*.rs "
+                                   "patient/Consent.cu",
+                                   ID_GRANT_AUTHORIZATION_CODE,
+                                   NULL};
     struct id_client_new backend = {
         "湊ファミリークリニック back-end service", ID_CLIENT_CONFIDENTIAL,      NULL,     0,
         "system/Observation.rs system/Patient.rs", ID_GRANT_CLIENT_CREDENTIALS, clinic_id};
     char unused[ID_CLIENT_SECRET_LEN + 1];
     int rc = id_client_create(s, &app, c->app_id, unused, e);
+    if (rc == 0)
+        rc = id_client_create(s, &portal, c->portal_id, unused, e);
     if (rc == 0)
         rc = id_client_create(s, &backend, c->backend_id, c->backend_secret, e);
     return rc;
@@ -473,6 +485,9 @@ static void print_sign_ins(FILE *out, const char *data_dir, const struct clients
                 cast[i].given.kanji, cast[i].role, districts[cast[i].district].name, cast[i].email,
                 cast[i].password);
     fprintf(out, "  sample app (public, authorization_code + PKCE): client_id=%s\n", c->app_id);
+    fprintf(out,
+            "  city portal (public, authorization_code + PKCE; manages consents): client_id=%s\n",
+            c->portal_id);
     fprintf(out,
             "  back-end service (confidential, client_credentials): client_id=%s "
             "client_secret=%s\n",

@@ -21,6 +21,12 @@
 #include "identity/oauth_api.h"
 #include "identity/signin_api.h"
 #include "identity/discovery.h"
+#include "identity/device_api.h"
+#include "ingest/dynsec.h"
+#include "events/event.h"
+#include "http/metrics.h"
+#include "ingest/ingest.h"
+#include "services/homedoctor/service.h"
 #include "identity/keys.h"
 #include "identity/principal.h"
 #include "services/notices/notices_api.h"
@@ -38,6 +44,7 @@ static struct id_discovery discovery;
 static struct audit_api audit_views;
 static struct consent_api consents;
 static struct fhir_api fhir;
+static struct device_api devices;
 
 static int register_routes(struct store *s, const struct config *cfg)
 {
@@ -73,6 +80,14 @@ static int register_routes(struct store *s, const struct config *cfg)
     consents.controller_email = cfg->controller_email;
     if (rc == 0)
         rc = consent_api_register(&router, &consents, s);
+    /* devices: the broker account manager (when mqtt-port is set) and their endpoints */
+    struct err de = {0};
+    if (rc == 0 && (rc = ingest_dynsec_start(cfg, &de)) != 0)
+        log_error("mqtt broker: %s", de.msg);
+    devices.mqtt_host = cfg->mqtt_host;
+    devices.mqtt_port = (int)cfg->mqtt_port;
+    if (rc == 0)
+        rc = device_api_register(&router, &devices, s);
     if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)
         rc = id_discovery_register(&router, &discovery);
     /* last: the literal routes before it (/fhir/Consent, /fhir/AuditEvent,
@@ -114,6 +129,19 @@ int cli_serve(int argc, char **argv)
     }
     if (register_routes(store, &cfg) != 0) {
         log_error("cannot register the routes");
+        ingest_dynsec_stop();
+        id_keys_close();
+        store_close(store);
+        return 1;
+    }
+    /* device readings (issue 6, docs/internals/ingest.md): the outbox worker, then the MQTT
+     * subscribers (when mqtt-port is set) */
+    if (homedoctor_service_register(store, &cfg, &e) != 0 || /* issue 6: the home doctor */
+        event_worker_start(store, NULL, &e) != 0 || ingest_start(store, &cfg, &e) != 0 ||
+        http_metrics_add(ingest_metrics_render, NULL) != 0) {
+        log_error("ingest: %s", e.msg);
+        ingest_stop();
+        event_worker_stop();
         id_keys_close();
         store_close(store);
         return 1;
@@ -131,6 +159,8 @@ int cli_serve(int argc, char **argv)
     struct http_server *server = NULL;
     if (http_server_start(&server, &ho, &router, &e) != 0) {
         log_error("%s", e.msg);
+        ingest_stop();
+        event_worker_stop();
         id_keys_close();
         store_close(store);
         return 1;
@@ -152,8 +182,11 @@ int cli_serve(int argc, char **argv)
         log_warn("%llu requests still in flight after the grace period", (unsigned long long)left);
     signin_api_release(&signin); /* resumes what still waits for the sign-in pool */
     http_server_stop(server);
+    ingest_stop(); /* the message being stored finishes; nothing more is acknowledged */
+    event_worker_stop();
     ticker_stop(ticker);
     consent_index_close_global();
+    ingest_dynsec_stop();
     id_discovery_release(&discovery);
     id_principal_release();
     id_keys_close();

@@ -43,8 +43,12 @@ static int answer_read(struct http_request *req, struct call *c, const char *res
 
 /* The principal, and whose consents it may handle: a person their own (or, with ?subject=,
  * those of someone whose family link gives them manage_consents); a delegate those of the
- * person they act for, with that right. Returns 1 (go on), 0 (answer set) or -1. */
-static int begin(struct http_request *req, struct consent_api *api, struct call *c)
+ * person they act for, with that right. The token must carry perm on Consent in the patient
+ * context (SMART v2: patient/Consent.r for reading consents, receipts and the inbox, .c to
+ * grant, .u to narrow, withdraw or accept a re-consent; the wildcard patient/\*.cruds too), so
+ * an app the citizen signed in to for their record cannot change their consents unless they
+ * approved that. Returns 1 (go on), 0 (answer set) or -1. */
+static int begin(struct http_request *req, struct consent_api *api, unsigned perm, struct call *c)
 {
     static const char *const allowed[] = {"subject", NULL};
     const char *bad = NULL;
@@ -62,6 +66,18 @@ static int begin(struct http_request *req, struct consent_api *api, struct call 
     const struct id_principal *p = &c->who;
     if (p->kind != ID_PRINCIPAL_PERSON && p->kind != ID_PRINCIPAL_DELEGATE) {
         http_problem(req, "forbidden", "only citizens and their delegates manage consents");
+        return 0;
+    }
+    if (id_scope_allows(p->scope, ID_SCOPE_PATIENT, "Consent", perm, NULL, 0) == NULL) {
+        const char *need = perm == ID_PERM_C   ? "patient/Consent.c"
+                           : perm == ID_PERM_U ? "patient/Consent.u"
+                                               : "patient/Consent.r";
+        http_set_header(req, "WWW-Authenticate",
+                        arena_printf(req->arena,
+                                     "Bearer realm=\"cityos\", error=\"insufficient_scope\", "
+                                     "scope=\"%s\"",
+                                     need));
+        http_problem(req, "forbidden", "the token's scope does not cover this (%s)", need);
         return 0;
     }
     c->subject = q != NULL ? q : (p->kind == ID_PRINCIPAL_DELEGATE ? p->acting_for : p->subject_id);
@@ -482,7 +498,7 @@ static int start_write(struct http_request *req, struct consent_api *api, enum c
     struct pending *p = arena_zalloc(req->arena, sizeof *p);
     if (p == NULL)
         return -1;
-    int ok = begin(req, api, &p->c);
+    int ok = begin(req, api, op == CONSENT_OP_GRANT ? ID_PERM_C : ID_PERM_U, &p->c);
     if (ok > 0)
         ok = read_body(req, &p->c);
     if (ok <= 0)
@@ -557,7 +573,7 @@ static int accept_item(struct http_request *req, void *ctx)
 static int get_consents(struct http_request *req, void *ctx)
 {
     struct call c = {0};
-    int ok = begin(req, ctx, &c);
+    int ok = begin(req, ctx, ID_PERM_R, &c);
     if (ok <= 0)
         return ok;
     struct consent_record *list;
@@ -582,7 +598,7 @@ static int get_consents(struct http_request *req, void *ctx)
 static int get_consent(struct http_request *req, void *ctx)
 {
     struct call c = {0};
-    int ok = begin(req, ctx, &c);
+    int ok = begin(req, ctx, ID_PERM_R, &c);
     if (ok <= 0)
         return ok;
     struct consent_record rec;
@@ -599,7 +615,7 @@ static int get_consent(struct http_request *req, void *ctx)
 static int get_receipts(struct http_request *req, void *ctx)
 {
     struct call c = {0};
-    int ok = begin(req, ctx, &c);
+    int ok = begin(req, ctx, ID_PERM_R, &c);
     if (ok <= 0)
         return ok;
     struct consent_record rec;
@@ -633,10 +649,23 @@ static int get_receipts(struct http_request *req, void *ctx)
         json_pack("{s:s, s:s, s:o}", "subject", c.subject, "consent", rec.id, "receipts", arr));
 }
 
+/* The inbox's other source (consent_api.h): set once at start-up, read-only afterwards. */
+static consent_inbox_source_fn inbox_source;
+static void *inbox_source_ctx;
+
+int consent_inbox_source_set(consent_inbox_source_fn fn, void *ctx)
+{
+    if (inbox_source != NULL && fn != NULL)
+        return ERR_INVALID;
+    inbox_source = fn;
+    inbox_source_ctx = ctx;
+    return 0;
+}
+
 static int get_inbox(struct http_request *req, void *ctx)
 {
     struct call c = {0};
-    int ok = begin(req, ctx, &c);
+    int ok = begin(req, ctx, ID_PERM_R, &c);
     if (ok <= 0)
         return ok;
     struct consent_inbox_item *items;
@@ -654,8 +683,19 @@ static int get_inbox(struct http_request *req, void *ctx)
         }
     if (arr == NULL)
         return -1;
-    return answer_read(req, &c, "InboxItem", NULL,
-                       json_pack("{s:s, s:o}", "subject", c.subject, "items", arr));
+    json_t *alerts = NULL;
+    int self = c.who.kind == ID_PRINCIPAL_PERSON && strcmp(c.subject, c.who.subject_id) == 0;
+    if (inbox_source != NULL && self &&
+        inbox_source(c.api->store, c.subject, req->arena, &alerts, inbox_source_ctx, &e) != 0) {
+        json_decref(arr);
+        if (e.code == ERR_NOMEM)
+            return -1;
+        http_problem(req, "unavailable", "the inbox cannot be read; try again");
+        return 0;
+    }
+    return answer_read(
+        req, &c, "InboxItem", NULL,
+        json_pack("{s:s, s:o, s:o*}", "subject", c.subject, "items", arr, "alerts", alerts));
 }
 
 static int get_purposes(struct http_request *req, void *ctx)

@@ -11,12 +11,17 @@
  *   GET    /fhir/Consent/{id}                     the same consents as FHIR R4 Consent
  *   GET    /fhir/Consent?patient=Patient/<id>       resources (reads recorded on the trail)
  *   GET    /api/v1/me/inbox                       re-consent requests and break-glass notices
+ *                                                  (+ alerts and advice of an inbox source)
  *   POST   /api/v1/me/inbox/{id}/accept           accept a re-consent
  * Writes go through store_write_async (the connection sleeps until durable) and record their
  * audit entry in the same transaction; see docs/api.md. */
 #ifndef COS_CONSENT_API_H
 #define COS_CONSENT_API_H
 
+#include <jansson.h>
+
+#include "base/arena.h"
+#include "base/err.h"
 #include "http/router.h"
 #include "store/store.h"
 
@@ -33,5 +38,17 @@ struct consent_api {
  * one (consent_index_open_global), looked up per request: 503 until it is loaded. Returns 0
  * or a negative ERR_*. */
 int consent_api_register(struct http_router *r, struct consent_api *api, struct store *s);
+
+/* A city service's messages to the citizen shown in the inbox beside its items (issue 6 part
+ * 5: the home doctor's alerts and advice). Sets *out to a new JSON array of the subject's
+ * entries, newest first, or returns an ERR_* (the inbox then answers 503). Called only when a
+ * citizen reads their own inbox (rule:self); everyone else reads those resources through
+ * /fhir under the normal decision. Allocations may use a (the request's arena). */
+typedef int (*consent_inbox_source_fn)(struct store *s, const char *subject, struct arena *a,
+                                       json_t **out, void *ctx, struct err *e);
+
+/* Sets the one inbox source (call at start-up, before serving). Its entries are the response's
+ * "alerts" member. Returns 0, or ERR_INVALID when one is already set. */
+int consent_inbox_source_set(consent_inbox_source_fn fn, void *ctx);
 
 #endif

@@ -238,6 +238,38 @@ no_consent:
     return decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT, deny_reason);
 }
 
+/* rule:device-bound (docs/internals/devices.md): a citizen's home device writes, and never
+ * reads, the categories its kind produces (q->role is the kind: identity/device.h), of exactly
+ * the citizen it is bound to (q->acting_for). Needs no index. */
+static void decide_device(const struct consent_query *q, struct consent_decision *out)
+{
+    static const struct {
+        const char *kind;
+        enum consent_category cat;
+    } produces[] = {
+        {"bp-wrist", CONSENT_CAT_VITALS},       {"bp-upper-arm", CONSENT_CAT_VITALS},
+        {"scale", CONSENT_CAT_VITALS},          {"thermometer", CONSENT_CAT_VITALS},
+        {"pulse-oximeter", CONSENT_CAT_VITALS}, {"glucose-meter", CONSENT_CAT_VITALS},
+        {"pillbox", CONSENT_CAT_MEDICATIONS},
+    };
+    if (q->actor_id == NULL || q->acting_for == NULL || !is_str(q->acting_for, q->subject)) {
+        decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT,
+               "a device writes only for the citizen it is bound to");
+        return;
+    }
+    if (q->action != CONSENT_WRITE) {
+        decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT, "a device does not read personal data");
+        return;
+    }
+    for (size_t i = 0; i < sizeof produces / sizeof produces[0]; i++)
+        if (is_str(q->role, produces[i].kind) && produces[i].cat == q->category) {
+            decide(out, CONSENT_PERMIT, CONSENT_RULE_DEVICE,
+                   "the citizen's own device records its readings");
+            return;
+        }
+    decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT, "this kind of device does not record this");
+}
+
 /* The answers that need no index: a malformed question, the operator, a person on their own
  * record. 1 when out is decided (*rc its status), 0 when the index must decide. */
 static int decide_without_index(const struct consent_index *ix, const struct consent_query *q,
@@ -249,6 +281,10 @@ static int decide_without_index(const struct consent_index *ix, const struct con
         (q->action != CONSENT_READ && q->action != CONSENT_WRITE)) {
         decide(out, CONSENT_DENY, CONSENT_RULE_DEFAULT, "malformed question");
         *rc = ERR_INVALID;
+        return 1;
+    }
+    if (q->actor_kind == ID_PRINCIPAL_DEVICE) {
+        decide_device(q, out);
         return 1;
     }
     if (q->actor_kind == ID_PRINCIPAL_OPERATOR) {

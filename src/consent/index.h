@@ -34,6 +34,7 @@ enum consent_recipient_kind {
 #define CONSENT_RULE_BREAK_GLASS "rule:break-glass"
 #define CONSENT_RULE_DEFAULT     "rule:default-deny"
 #define CONSENT_RULE_OPERATOR    "rule:operator-no-personal-data"
+#define CONSENT_RULE_DEVICE      "rule:device-bound"
 
 /* One question: may this actor do action on this category of subject's data now? Every pointer
  * is borrowed for the call. consent_query_from_principal() fills the actor fields. */

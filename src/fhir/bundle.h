@@ -30,6 +30,11 @@ struct fhir_bundle {
     json_t *doc;     /* owned: released with the request */
     json_t *entries; /* borrowed from doc */
     size_t nentries;
+    /* raw[i]: entry i's resource as the stored text (in the arena), spliced into the answer
+     * unparsed; NULL when the entry holds its resource (subsetted) or has none */
+    const char **raw;
+    size_t *raw_len;
+    size_t nraw, raw_cap;
     const char *type;
     const char **elements; /* search: _elements (top-level names kept), or NULL */
     size_t nelements;

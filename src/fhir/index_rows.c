@@ -282,10 +282,30 @@ static const char *member_text(const json_t *o, const char *name)
     return text_of(json_object_get(o, name));
 }
 
+static int same_text(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Is (param, system, code) already a token row of this resource? A resource names the same
+ * code twice now and then (two codings alike): one row each would return it twice from a
+ * search driven by the token index. */
+static int token_seen(const struct ctx *c, const char *system, const char *code)
+{
+    const struct fhir_ix_rows *r = c->out;
+    for (size_t i = r->n; i-- > 0;) {
+        const struct fhir_ix_row *x = &r->rows[i];
+        if (x->kind == FHIR_IX_TOKEN && x->param == c->p->name && same_text(x->code, code) &&
+            same_text(x->system, system))
+            return 1;
+    }
+    return 0;
+}
+
 static int emit_token(struct ctx *c, const char *system, const char *code, const char *display)
 {
     struct fhir_ix_row *row;
-    if (code == NULL)
+    if (code == NULL || token_seen(c, system, code))
         return 0;
     ADD(c, FHIR_IX_TOKEN, row);
     row->system = system;
@@ -632,11 +652,11 @@ static struct store_value text_or_null(const char *s)
 }
 
 int fhir_index_rows_insert(struct store_tx *tx, const char *rtype, const char *id,
-                           const struct fhir_ix_rows *rows, struct err *e)
+                           const char *subject, const struct fhir_ix_rows *rows, struct err *e)
 {
     static const char *const sql[FHIR_IX_KINDS] = {
-        "INSERT INTO fhir_ix_token(rtype, id, param, system, code, display) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO fhir_ix_token(rtype, id, param, system, code, display, subject) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         "INSERT INTO fhir_ix_date(rtype, id, param, lo_ms, hi_ms) VALUES (?, ?, ?, ?, ?)",
         "INSERT INTO fhir_ix_ref(rtype, id, param, target_type, target_id, url) "
         "VALUES (?, ?, ?, ?, ?, ?)",
@@ -659,6 +679,7 @@ int fhir_index_rows_insert(struct store_tx *tx, const char *rtype, const char *i
             v[nv++] = text_or_null(r->system);
             v[nv++] = text_or_null(r->code);
             v[nv++] = text_or_null(r->display);
+            v[nv++] = text_or_null(subject);
             break;
         case FHIR_IX_DATE:
             v[nv++] = STORE_INT_V(r->lo_ms);

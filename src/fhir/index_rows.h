@@ -70,10 +70,11 @@ const char *fhir_ix_table(enum fhir_ix_kind kind);
 int fhir_index_rows(const json_t *resource, fhir_search_params_fn params, struct arena *a,
                     struct fhir_ix_rows *out, struct err *e);
 
-/* Inside a write: inserts rows for the resource (rtype, id), one INSERT each. Returns 0 or the
- * first store error. */
+/* Inside a write: inserts rows for the resource (rtype, id) of subject (the citizen's person
+ * id, as fhir_resource.subject; NULL for data about no one), one INSERT each. Token rows carry
+ * the subject (migration 12). Returns 0 or the first store error. */
 int fhir_index_rows_insert(struct store_tx *tx, const char *rtype, const char *id,
-                           const struct fhir_ix_rows *rows, struct err *e);
+                           const char *subject, const struct fhir_ix_rows *rows, struct err *e);
 
 /* Inside a write: deletes every index row of (rtype, id) from all seven tables. */
 int fhir_index_rows_delete(struct store_tx *tx, const char *rtype, const char *id, struct err *e);

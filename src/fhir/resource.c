@@ -270,7 +270,7 @@ static int index_put(struct store_tx *tx, struct fhir_write *w, struct err *e)
     struct fhir_ix_rows rows = {0};
     int rc = fhir_index_rows(w->resource, fhir_defs_search_params, a, &rows, e);
     if (rc == 0)
-        rc = fhir_index_rows_insert(tx, w->rtype, w->id, &rows, e);
+        rc = fhir_index_rows_insert(tx, w->rtype, w->id, w->subject, &rows, e);
     arena_free(a);
     return rc;
 }

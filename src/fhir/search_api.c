@@ -41,7 +41,8 @@ struct search_call {
     /* the page being read */
     int row, more, failed, counting;
     size_t visible;
-    const char *cursor; /* made from the page's last row */
+    const char *cursor;            /* made from the page's last row */
+    char last_id[FHIR_ID_MAX + 1]; /* the id of the page's previous row */
     struct fhir_sql_key *keys;
     size_t nkeys;
     const char *mode; /* "match" or "include" */
@@ -112,9 +113,27 @@ static int take(struct search_call *sc, const struct store_row *row)
     return 0;
 }
 
+/* Is row the page's previous row again? A page in id order driven by the token index
+ * (search_sql.c) meets a resource once per matching token row, and rows stored before
+ * fhir_index_rows() dropped repeated codes may hold one twice. */
+static int repeats_previous(struct search_call *sc, const struct store_row *row)
+{
+    size_t len = 0;
+    const char *id = col(row, FHIR_SQL_COL_ID, &len);
+    if (id == NULL || len >= sizeof sc->last_id)
+        return 0;
+    if (sc->row > 0 && strlen(sc->last_id) == len && memcmp(sc->last_id, id, len) == 0)
+        return 1;
+    memcpy(sc->last_id, id, len);
+    sc->last_id[len] = '\0';
+    return 0;
+}
+
 static int page_row(const struct store_row *row, void *ctx)
 {
     struct search_call *sc = ctx;
+    if (sc->s.nsorts == 0 && repeats_previous(sc, row))
+        return 0;
     if (sc->row == sc->s.count) {
         sc->more = 1;
         return 1;

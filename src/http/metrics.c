@@ -4,8 +4,29 @@
 
 #include <inttypes.h>
 
-static void render_histogram(FILE *out, const char *name, const char *labels,
-                             const struct histogram *h)
+#include "base/err.h"
+
+#define SOURCES_MAX 8
+
+static struct {
+    http_metrics_fn fn;
+    void *ctx;
+} sources[SOURCES_MAX];
+static _Atomic size_t nsources;
+
+int http_metrics_add(http_metrics_fn fn, void *ctx)
+{
+    size_t n = atomic_load(&nsources);
+    if (n == SOURCES_MAX)
+        return ERR_TOOBIG;
+    sources[n].fn = fn;
+    sources[n].ctx = ctx;
+    atomic_store(&nsources, n + 1);
+    return 0;
+}
+
+void http_metrics_histogram(FILE *out, const char *name, const char *labels,
+                            const struct histogram *h)
 {
     uint64_t cumulative = 0;
     const char *sep = labels[0] ? "," : "";
@@ -17,9 +38,10 @@ static void render_histogram(FILE *out, const char *name, const char *labels,
         else
             fprintf(out, "%s_bucket{%s%sle=\"+Inf\"} %" PRIu64 "\n", name, labels, sep, cumulative);
     }
-    fprintf(out, "%s_sum{%s} %.6f\n", name, labels,
+    const char *open = labels[0] ? "{" : "", *close = labels[0] ? "}" : "";
+    fprintf(out, "%s_sum%s%s%s %.6f\n", name, open, labels, close,
             (double)atomic_load_explicit(&h->sum_micro, memory_order_relaxed) / 1e6);
-    fprintf(out, "%s_count{%s} %" PRIu64 "\n", name, labels, cumulative);
+    fprintf(out, "%s_count%s%s%s %" PRIu64 "\n", name, open, labels, close, cumulative);
 }
 
 static void render_route_counts(FILE *out, const char *method, const char *route,
@@ -60,11 +82,12 @@ void http_metrics_render(FILE *out, const struct http_router *r, const struct ht
         if (atomic_load(&rt->stats.latency.count) == 0)
             continue;
         snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\"", rt->method, rt->pattern);
-        render_histogram(out, "cityos_http_request_duration_seconds", labels, &rt->stats.latency);
+        http_metrics_histogram(out, "cityos_http_request_duration_seconds", labels,
+                               &rt->stats.latency);
     }
     if (atomic_load(&r->unmatched.latency.count) > 0)
-        render_histogram(out, "cityos_http_request_duration_seconds",
-                         "method=\"any\",route=\"(unmatched)\"", &r->unmatched.latency);
+        http_metrics_histogram(out, "cityos_http_request_duration_seconds",
+                               "method=\"any\",route=\"(unmatched)\"", &r->unmatched.latency);
 
     if (server != NULL)
         fprintf(out,
@@ -75,10 +98,10 @@ void http_metrics_render(FILE *out, const struct http_router *r, const struct ht
     if (store != NULL) {
         fprintf(out, "# HELP cityos_store_batch_size Writes committed per transaction.\n"
                      "# TYPE cityos_store_batch_size histogram\n");
-        render_histogram(out, "cityos_store_batch_size", "", &store->batch_size);
+        http_metrics_histogram(out, "cityos_store_batch_size", "", &store->batch_size);
         fprintf(out, "# HELP cityos_store_commit_seconds Time to commit and sync one batch.\n"
                      "# TYPE cityos_store_commit_seconds histogram\n");
-        render_histogram(out, "cityos_store_commit_seconds", "", &store->commit_seconds);
+        http_metrics_histogram(out, "cityos_store_commit_seconds", "", &store->commit_seconds);
         fprintf(out,
                 "# HELP cityos_store_writes_total Writes by outcome.\n"
                 "# TYPE cityos_store_writes_total counter\n"
@@ -86,4 +109,7 @@ void http_metrics_render(FILE *out, const struct http_router *r, const struct ht
                 "cityos_store_writes_total{outcome=\"failed\"} %" PRIu64 "\n",
                 atomic_load(&store->writes_ok), atomic_load(&store->writes_failed));
     }
+    size_t n = atomic_load(&nsources);
+    for (size_t i = 0; i < n; i++)
+        sources[i].fn(out, sources[i].ctx);
 }

@@ -13,4 +13,15 @@
 void http_metrics_render(FILE *out, const struct http_router *r, const struct http_server *server,
                          const struct store_metrics *store, double uptime_seconds);
 
+/* Another module's metrics (ingest, events ...), appended to every rendering: fn writes its
+ * complete families (HELP, TYPE, series) to out. At most 8; register before serving. Returns 0
+ * or ERR_TOOBIG. */
+typedef void (*http_metrics_fn)(FILE *out, void *ctx);
+int http_metrics_add(http_metrics_fn fn, void *ctx);
+
+/* Writes h as the Prometheus histogram name (cumulative _bucket lines, _sum, _count) with the
+ * label text labels ("" for none, else `a="b",c="d"`). */
+void http_metrics_histogram(FILE *out, const char *name, const char *labels,
+                            const struct histogram *h);
+
 #endif

@@ -10,6 +10,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "http/problem.h"
+#include "identity/scope_cache.h"
 #include "identity/token.h"
 
 /* RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
@@ -58,6 +59,7 @@ int id_principal_configure(const char *operator_token, const char *issuer, struc
 void id_principal_release(void)
 {
     sodium_memzero(&settings, sizeof settings);
+    id_scope_cache_clear();
 }
 
 /* Is this bearer token the operator's? Compares BLAKE2b hashes in constant time. */
@@ -89,6 +91,8 @@ const char *id_principal_kind_name(enum id_principal_kind k)
         return "practitioner";
     case ID_PRINCIPAL_OPERATOR:
         return "operator";
+    case ID_PRINCIPAL_DEVICE:
+        return "device";
     case ID_PRINCIPAL_CLIENT:
         break;
     }
@@ -111,9 +115,9 @@ int id_principal_from_request(struct http_request *req, struct store *s, struct 
     if (is_operator_token(token, len)) {
         out->kind = ID_PRINCIPAL_OPERATOR;
         out->scope_text = "";
-        out->scope = arena_zalloc(req->arena, sizeof *out->scope);
         out->audience = ID_TOKEN_AUD_DEFAULT;
-        return out->scope != NULL ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+        out->scope = id_scope_set_of("", req->arena, e);
+        return out->scope != NULL ? 0 : ERR_NOMEM;
     }
     struct id_token_record rec;
     int rc = id_token_lookup(s, token, len, clock_now_ms(), &rec, req->arena, e);
@@ -126,11 +130,10 @@ int id_principal_from_request(struct http_request *req, struct store *s, struct 
         return rc;
     if (!audience_accepted(rec.audience))
         return err_set(e, ERR_INVALID, "the token is meant for another audience");
-    out->scope = arena_zalloc(req->arena, sizeof *out->scope);
-    if (out->scope == NULL)
-        return err_set(e, ERR_NOMEM, "out of memory");
-    if (id_scope_parse(rec.scope, out->scope, e) != 0)
-        return err_set(e, ERR_INTERNAL, "a stored token scope does not parse");
+    if ((out->scope = id_scope_set_of(rec.scope, req->arena, e)) == NULL)
+        return e != NULL && e->code == ERR_NOMEM
+                   ? ERR_NOMEM
+                   : err_set(e, ERR_INTERNAL, "a stored token scope does not parse");
     if (rec.subject_id == NULL)
         out->kind = ID_PRINCIPAL_CLIENT;
     else if (rec.org_id != NULL)

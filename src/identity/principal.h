@@ -17,19 +17,23 @@ enum id_principal_kind {
     ID_PRINCIPAL_DELEGATE,     /* a person acting for another by a family link or guardianship */
     ID_PRINCIPAL_PRACTITIONER, /* a person acting for an organisation in a role */
     ID_PRINCIPAL_OPERATOR,     /* the bootstrap operator token (--admin-token) */
+    ID_PRINCIPAL_DEVICE,       /* a citizen's home device writing readings over MQTT */
 };
 
 /* Everything in it lives in the request's arena. */
 struct id_principal {
     enum id_principal_kind kind;
     char client_id[IDS_LEN + 1]; /* "" for the operator */
-    const char *subject_id; /* the person who acts (PERSON, DELEGATE, PRACTITIONER); else NULL */
-    const char *acting_for; /* DELEGATE: the person whose data it is; else NULL */
+    const char *subject_id; /* the person who acts (PERSON, DELEGATE, PRACTITIONER); DEVICE: the
+                             * device id; else NULL */
+    const char *acting_for; /* DELEGATE: the person whose data it is; DEVICE: the citizen it is
+                             * bound to; else NULL */
     const char *org_id;     /* PRACTITIONER: the organisation; else NULL */
-    const char *role;       /* PRACTITIONER: "doctor", "pharmacist", ...; else NULL */
+    const char *role;       /* PRACTITIONER: "doctor", "pharmacist", ...; DEVICE: its kind
+                             * ("bp-wrist", ...: identity/device.h); else NULL */
     const char *grant_id;   /* the authorization grant behind the token; NULL for none */
     const char *scope_text; /* canonical scope text as stored with the token */
-    struct id_scope_set *scope; /* the same, parsed (in the arena: the set is about 96 KiB) */
+    const struct id_scope_set *scope; /* the same, parsed (shared: identity/scope_cache.h) */
     const char *audience;
     int64_t issued_ms;
     int64_t expires_ms;
@@ -68,7 +72,15 @@ int id_principal_is_admin(const struct id_principal *p);
  * Same returns. */
 int id_principal_require_admin(struct http_request *req, struct store *s, struct id_principal *out);
 
-/* "client", "person", "delegate", "practitioner" or "operator". */
+/* "client", "person", "delegate", "practitioner", "operator" or "device". */
 const char *id_principal_kind_name(enum id_principal_kind k);
+
+struct id_device;
+
+/* The principal of a device's reading (MQTT ingest, docs/internals/devices.md): kind DEVICE,
+ * client_id "", subject_id the device id, acting_for the citizen it is bound to (NULL when
+ * unbound), role its kind; no scopes, no grant. Pointers are borrowed from d (keep it alive).
+ * Call it only for a device id_device_active() accepts. Defined in identity/device.c. */
+void id_principal_for_device(const struct id_device *d, struct id_principal *out);
 
 #endif

@@ -300,6 +300,56 @@ static const struct store__migration migrations[] = {
                "CHECK (length(record_hash) = 64), created_ms BIGINT NOT NULL, "
                "resources TEXT NOT NULL, PRIMARY KEY (source, record_hash));",
     },
+    {
+        /* home devices (docs/internals/devices.md): one row per device a citizen registered.
+         * Its MQTT username is its id; its password lives only as the broker's hash. subject_id
+         * is the citizen it is bound to (NULL: not bound); registered_by the person who
+         * registered it (the citizen or a delegate); revoked_ms set once, never cleared. */
+        .version = 10,
+        .name = "devices",
+        .sql = "CREATE TABLE device (id TEXT PRIMARY KEY, "
+               "subject_id TEXT REFERENCES person (id), "
+               "kind TEXT NOT NULL CHECK (kind IN ('bp-wrist', 'bp-upper-arm', 'pillbox', "
+               "'scale', 'thermometer', 'pulse-oximeter', 'glucose-meter')), "
+               "display TEXT NOT NULL, manufacturer TEXT, model TEXT, "
+               "fhir_device_id TEXT NOT NULL, registered_by TEXT NOT NULL REFERENCES person (id), "
+               "registered_ms BIGINT NOT NULL, bound_ms BIGINT, revoked_ms BIGINT, "
+               "CHECK ((subject_id IS NULL) = (bound_ms IS NULL)), "
+               "CHECK (revoked_ms IS NULL OR revoked_ms >= registered_ms));"
+               "CREATE INDEX device_by_subject ON device (subject_id, registered_ms, id);",
+    },
+    {
+        /* issue 6: the transactional outbox and its delivery state per consumer, and the
+         * duplicate key of device readings (docs/internals/ingest.md): a reading, its resource,
+         * its audit entry and its event commit in one transaction */
+        .version = 11,
+        .name = "events",
+        .sql = "CREATE TABLE event_outbox (seq BIGINT PRIMARY KEY, kind TEXT NOT NULL, "
+               "subject_id TEXT, ref TEXT, payload TEXT NOT NULL, created_ms BIGINT NOT NULL);"
+               "CREATE INDEX event_outbox_by_kind ON event_outbox (kind, seq);"
+               "CREATE TABLE event_consumer (consumer TEXT NOT NULL, kind TEXT NOT NULL, "
+               "done_seq BIGINT NOT NULL, PRIMARY KEY (consumer, kind));"
+               "CREATE TABLE event_delivery (consumer TEXT NOT NULL, kind TEXT NOT NULL, "
+               "seq BIGINT NOT NULL, attempts INTEGER NOT NULL, delivered_ms BIGINT, "
+               "next_ms BIGINT NOT NULL, last_error TEXT, PRIMARY KEY (consumer, kind, seq));"
+               "CREATE TABLE ingest_reading (device_id TEXT NOT NULL, time_ms BIGINT NOT NULL, "
+               "rtype TEXT NOT NULL, resource_id TEXT NOT NULL, stored_ms BIGINT NOT NULL, "
+               "PRIMARY KEY (device_id, time_ms));",
+    },
+    {
+        /* FHIR search by a citizen's code ("my blood pressures"): token rows carry the
+         * resource's subject, and the by-code index ends in (subject, id), so such a search
+         * reads its page from one index range in id order instead of collecting every match
+         * (docs/internals/fhir-search.md). Rows of existing resources get their subject here. */
+        .version = 12,
+        .name = "fhir_token_subject",
+        .sql = "ALTER TABLE fhir_ix_token ADD COLUMN subject TEXT;"
+               "UPDATE fhir_ix_token SET subject = (SELECT r.subject FROM fhir_resource r "
+               "WHERE r.rtype = fhir_ix_token.rtype AND r.id = fhir_ix_token.id);"
+               "DROP INDEX fhir_ix_token_by_code;"
+               "CREATE INDEX fhir_ix_token_by_code ON fhir_ix_token "
+               "(rtype, param, code, system, subject, id);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)

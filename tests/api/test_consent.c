@@ -25,7 +25,8 @@
 #define MISAKI_EMAIL   "misaki.sato@example.jp"
 #define MISAKI_PASS    "Misaki-Kaki-9Tn5-Hc3j"
 #define APP_REDIRECT   "http://127.0.0.1:8765/callback"
-#define APP_SCOPE      "openid launch/patient patient/*.rs"
+#define APP_SCOPE      "openid launch/patient patient/*.rs patient/Consent.cu"
+#define SAMPLE_SCOPE   "openid launch/patient patient/*.rs"
 /* The purpose this test publishes and changes: its own code, since the demo town already has
  * the S1 purposes (homedoctor, cardio) and 太郎's consents to them, which it leaves alone. */
 #define CODE "api-cardio"
@@ -33,7 +34,7 @@
 struct fixture {
     char *dir;
     struct server *s;
-    char app[64], taro[32], hanako[32];
+    char app[64], sample_app[64], taro[32], hanako[32];
     char *t_taro, *t_hanako_self, *t_hanako_for_taro, *t_misaki_for_taro;
 };
 
@@ -166,9 +167,13 @@ static int group_setup(void **state)
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), F->dir);
     char *out = run_command(cmd);
-    const char *app = strstr(out, "sample app");
+    /* the city's portal manages consents; the sample app (a third party) may only read them */
+    const char *app = strstr(out, "city portal");
     assert_non_null(app);
     text_value(app, "client_id", F->app, sizeof F->app);
+    app = strstr(out, "sample app");
+    assert_non_null(app);
+    text_value(app, "client_id", F->sample_app, sizeof F->sample_app);
     free(out);
     free(cmd);
     F->s = server_start_with(&(struct server_config){.data_dir = F->dir});
@@ -791,6 +796,55 @@ static void bad_grants_are_refused_and_store_nothing(void **state)
 
 /* ---- delegates ---- */
 
+/* An app the citizen signed in to for their record reads their consents but changes none: that
+ * needs patient/Consent.c (grant) or .u (narrow, withdraw, accept), which the sample app was
+ * never registered for; nothing is stored. */
+static void an_app_needs_a_consent_scope_to_change_consents(void **state)
+{
+    (void)state;
+    char *sample =
+        oidc_token(F->s, F->sample_app, APP_REDIRECT, TARO_EMAIL, TARO_PASS, "self", SAMPLE_SCOPE);
+    size_t before = consent_count(F->t_taro, NULL);
+    struct resp r = call("GET", ME, sample, NULL);
+    assert_status(&r, 200);
+    json_t *list = json_object_get(r.json, "consents"), *active = NULL;
+    for (size_t i = 0; active == NULL && i < json_array_size(list); i++)
+        if (strcmp(json_str(json_array_get(list, i), "status"), "active") == 0)
+            active = json_array_get(list, i);
+    assert_non_null(active);
+    char *id = strdup(json_str(active, "id"));
+    resp_free(&r);
+    char *b = grant_body("{\"kind\":\"purpose\"}", "[\"vitals\"]");
+    r = call("POST", ME, sample, b);
+    assert_problem(&r, 403, "forbidden");
+    assert_non_null(strstr(resp_header(&r, "WWW-Authenticate"), "insufficient_scope"));
+    assert_non_null(strstr(resp_header(&r, "WWW-Authenticate"), "patient/Consent.c"));
+    resp_free(&r);
+    char *path = str_printf(ME "/%s", id);
+    r = call("PATCH", path, sample, "{\"categories\":[\"vitals\"]}");
+    assert_problem(&r, 403, "forbidden");
+    assert_non_null(strstr(resp_header(&r, "WWW-Authenticate"), "patient/Consent.u"));
+    resp_free(&r);
+    r = call("DELETE", path, sample, "{}");
+    assert_problem(&r, 403, "forbidden");
+    resp_free(&r);
+    assert_int_equal(consent_count(F->t_taro, NULL), before);
+    r = call("GET", path, F->t_taro, NULL);
+    assert_status(&r, 200);
+    assert_string_equal(json_str(r.json, "status"), "active");
+    resp_free(&r);
+    /* a token of the portal without the consent scope is refused the same way */
+    char *narrow = token_for(TARO_EMAIL, TARO_PASS, "self", SAMPLE_SCOPE);
+    r = call("POST", ME, narrow, b);
+    assert_problem(&r, 403, "forbidden");
+    resp_free(&r);
+    free(narrow);
+    free(path);
+    free(b);
+    free(id);
+    free(sample);
+}
+
 static void a_delegate_needs_manage_consents(void **state)
 {
     (void)state;
@@ -902,6 +956,7 @@ int main(void)
         cmocka_unit_test(receipts_are_signed_and_listed),
         cmocka_unit_test(consents_as_fhir_resources),
         cmocka_unit_test(bad_grants_are_refused_and_store_nothing),
+        cmocka_unit_test(an_app_needs_a_consent_scope_to_change_consents),
         cmocka_unit_test(a_delegate_needs_manage_consents),
         cmocka_unit_test(a_widening_version_asks_for_re_consent),
     };

@@ -21,7 +21,7 @@
 #define TARO_EMAIL     "taro.aizu@example.jp"
 #define TARO_PASS      "Minato-Tsuru-7Kq3-Bx9w"
 #define APP_REDIRECT   "http://127.0.0.1:8765/callback"
-#define APP_SCOPE      "openid launch/patient patient/*.rs"
+#define APP_SCOPE      "openid launch/patient patient/*.rs patient/Consent.cu"
 
 /* the controller the server is started with (options controller-*) */
 #define CTL_JA      "試験市"
@@ -41,7 +41,8 @@ static struct fixture *F;
 
 /* ---- helpers (copied from test_consent.c, which another suite owns) ---- */
 
-/* The authorization-code flow for the demo's sample app, acting as oneself. */
+/* The authorization-code flow for the demo's city portal (it manages consents), acting as
+ * oneself. */
 static char *token(const char *email, const char *password)
 {
     return oidc_token(F->s, F->app, APP_REDIRECT, email, password, "self", APP_SCOPE);
@@ -218,7 +219,7 @@ static int group_setup(void **state)
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), F->dir);
     char *out = run_command(cmd);
-    const char *app = strstr(out, "sample app");
+    const char *app = strstr(out, "city portal");
     assert_non_null(app);
     text_value(app, "client_id", F->app, sizeof F->app);
     free(out);

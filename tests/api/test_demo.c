@@ -14,7 +14,7 @@
 #define TARO_EMAIL   "taro.aizu@example.jp"
 #define TARO_PASS    "Minato-Tsuru-7Kq3-Bx9w"
 #define APP_REDIRECT "http://127.0.0.1:8765/callback"
-#define APP_SCOPE    "openid launch/patient patient/*.rs"
+#define APP_SCOPE    "openid launch/patient patient/*.rs patient/Consent.cu"
 
 /* Runs `cityos demo` on dir; returns its stdout (malloc'ed) and sets *status to the exit code. */
 static char *run_demo(const char *dir, int people, int seed, int *status)
@@ -78,6 +78,9 @@ static void seeds_once_and_its_backend_client_works(void **state)
     assert_int_equal(strlen(id), 26);
     assert_int_equal(strlen(secret), 43);
     char *app = value_of(out, "sample app", "client_id=");
+    assert_int_equal(strlen(app), 26);
+    free(app);
+    app = value_of(out, "city portal", "client_id=");
     assert_int_equal(strlen(app), 26);
     free(app);
 
@@ -350,7 +353,7 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     assert_int_equal(st, 0);
     assert_non_null(strstr(out, "seeded the S1 consents: purposes homedoctor v1, cardio v1; "
                                 "会津 太郎 opted in to homedoctor, cardio"));
-    char *app = value_of(out, "sample app", "client_id=");
+    char *app = value_of(out, "city portal", "client_id="); /* it manages consents */
     /* a second run changes nothing and says so */
     char *again = run_demo(dir, 20, 3, &st);
     assert_int_equal(st, 0);

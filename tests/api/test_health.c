@@ -254,9 +254,9 @@ static void metrics_count_requests_by_route_and_status(void **state)
     assert_non_null(strstr(m, "# TYPE cityos_http_inflight_requests gauge\n"));
     assert_true(metric_value(m, "cityos_http_inflight_requests") == 1); /* this request */
     assert_non_null(strstr(m, "# TYPE cityos_store_batch_size histogram\n"));
-    assert_true(metric_value(m, "cityos_store_batch_size_count{}") >= 1);
+    assert_true(metric_value(m, "cityos_store_batch_size_count") >= 1);
     assert_non_null(strstr(m, "# TYPE cityos_store_commit_seconds histogram\n"));
-    assert_true(metric_value(m, "cityos_store_commit_seconds_count{}") >= 1);
+    assert_true(metric_value(m, "cityos_store_commit_seconds_count") >= 1);
     assert_true(metric_value(m, "cityos_store_writes_total{outcome=\"ok\"}") == 1);
     assert_true(metric_value(m, "cityos_store_writes_total{outcome=\"failed\"}") == 0);
     wait_logged(s, &r);

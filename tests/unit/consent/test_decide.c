@@ -622,6 +622,72 @@ static void rights_scope(void **state)
     assert_int_equal(r | w, 0);
 }
 
+/* ---- rows of issue 6: home devices (rule:device-bound) ---- */
+
+/* A device writes, never reads, what its kind produces (vitals; medications for a pill box),
+ * of exactly the citizen it is bound to; consents never apply to it (a device whose id equals a
+ * person a consent names gets nothing from that consent). Every state x category x action. */
+static void devices_write_only_what_their_kind_produces(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *label, *id, *kind, *bound_to, *subject;
+        consent_cats writes;
+    } devs[] = {
+        {"wrist monitor of S", "DEVICEBPWRIST000000000000A", "bp-wrist", S, S,
+         BIT(CONSENT_CAT_VITALS)},
+        {"upper-arm monitor of S", "DEVICEBPARM00000000000000A", "bp-upper-arm", S, S,
+         BIT(CONSENT_CAT_VITALS)},
+        {"scale of S", "DEVICESCALE00000000000000A", "scale", S, S, BIT(CONSENT_CAT_VITALS)},
+        {"thermometer of S", "DEVICETHERMO0000000000000A", "thermometer", S, S,
+         BIT(CONSENT_CAT_VITALS)},
+        {"oximeter of S", "DEVICEOXI0000000000000000A", "pulse-oximeter", S, S,
+         BIT(CONSENT_CAT_VITALS)},
+        {"glucose meter of S", "DEVICEGLUCOSE000000000000A", "glucose-meter", S, S,
+         BIT(CONSENT_CAT_VITALS)},
+        {"pill box of S", "DEVICEPILLBOX000000000000A", "pillbox", S, S,
+         BIT(CONSENT_CAT_MEDICATIONS)},
+        {"monitor of P writing for S", "DEVICEOFP0000000000000000A", "bp-wrist", P, S, 0},
+        {"unbound monitor", "DEVICEUNBOUND000000000000A", "bp-wrist", NULL, S, 0},
+        {"unknown kind", "DEVICETOASTER000000000000A", "toaster", S, S, 0},
+        {"no kind", "DEVICENOKIND0000000000000A", NULL, S, S, 0},
+        {"device named like a consented person", P, "toaster", S, S, 0},
+        {"monitor of the minor M", "DEVICEOFM0000000000000000A", "bp-wrist", M, M,
+         BIT(CONSENT_CAT_VITALS)},
+    };
+    size_t cases = 0;
+    for (int st = 0; st < ST_COUNT; st++)
+        for (int route = R_NONE; route <= R_PURPOSE; route++) {
+            struct consent_index *ix = build((enum state)st, (enum route)route);
+            for (size_t i = 0; i < sizeof devs / sizeof devs[0]; i++)
+                for (int cat = 0; cat < CONSENT_CAT_COUNT; cat++)
+                    for (unsigned action = CONSENT_READ; action <= CONSENT_WRITE; action++) {
+                        struct consent_query q = {.actor_kind = ID_PRINCIPAL_DEVICE,
+                                                  .actor_id = devs[i].id,
+                                                  .acting_for = devs[i].bound_to,
+                                                  .role = devs[i].kind,
+                                                  .subject = devs[i].subject,
+                                                  .category = (enum consent_category)cat,
+                                                  .action = action,
+                                                  .now_ms = NOW};
+                        int permit = action == CONSENT_WRITE && (devs[i].writes & BIT(cat));
+                        struct consent_decision d;
+                        assert_int_equal(consent_decide(ix, &q, &d), 0);
+                        if ((d.effect == CONSENT_PERMIT) != permit ||
+                            strcmp(d.decided_by,
+                                   permit ? "rule:device-bound" : "rule:default-deny") != 0)
+                            fail_msg("%s / %s / %s: got %s by %s (%s)", devs[i].label,
+                                     consent_category_name((enum consent_category)cat),
+                                     action == CONSENT_READ ? "read" : "write",
+                                     d.effect ? "permit" : "deny", d.decided_by, d.reason);
+                        assert_non_null(d.reason);
+                        cases++;
+                    }
+            consent_index_free(ix);
+        }
+    print_message("device rows: %zu cases\n", cases);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +701,7 @@ int main(void)
         cmocka_unit_test(index_updates),
         cmocka_unit_test(deciding_many_at_once),
         cmocka_unit_test(rights_scope),
+        cmocka_unit_test(devices_write_only_what_their_kind_produces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,7 @@ static int put_tx(struct store_tx *tx, void *ctx, struct err *e)
     if (rc >= 0)
         rc = fhir_index_rows_delete(tx, p->rtype, p->id, e);
     if (rc >= 0)
-        rc = fhir_index_rows_insert(tx, p->rtype, p->id, &p->rows, e);
+        rc = fhir_index_rows_insert(tx, p->rtype, p->id, p->subject, &p->rows, e);
     return rc < 0 ? rc : 0;
 }
 
@@ -369,6 +369,7 @@ static void paging(void **state)
         "_sort=_lastUpdated",
         "_sort=-code,status,_id",
         "code=http://loinc.org|&_sort=-status",
+        "patient=Patient/p1&code=http://loinc.org|85354-9",
     };
     for (size_t i = 0; i < sizeof sorts / sizeof sorts[0]; i++)
         for (int per = 1; per <= 4; per++) {
@@ -469,6 +470,69 @@ static void counts_and_includes(void **state)
     assert_string_equal(q3.sql, q4.sql);
 }
 
+/* Is the page of rtype?qs read from the token index by citizen and code (search_sql.c)? */
+static int driven_by_citizen_code(struct fx *f, const char *rtype, const char *qs)
+{
+    struct fhir_search s;
+    struct fhir_sql q;
+    struct err e = {0};
+    parse_search(f, rtype, qs, &s);
+    assert_int_equal(fhir_search_sql_page(&s, f->a, &q, &e), 0);
+    return strstr(q.sql, "FROM fhir_ix_token d JOIN fhir_resource r") != NULL;
+}
+
+static void citizen_code(void **state)
+{
+    struct fx *f = *state;
+    /* one citizen's one code: the same answers as any other plan, from one index range */
+    const char *q1 = "patient=Patient/p1&code=http://loinc.org|85354-9";
+    expect(f, "Observation", q1, "o1,o2"); /* o7 (p1's too) is deleted */
+    assert_true(driven_by_citizen_code(f, "Observation", q1));
+    expect(f, "Observation", "code=http://loinc.org|85354-9&patient=p1", "o1,o2");
+    expect(f, "Observation", "code=http://loinc.org|85354-9&subject=Patient/p2&status=amended",
+           "o3");
+    expect(f, "Observation", "patient=p2&code=http://loinc.org|85354-9&date=2024-02", "o4");
+    expect(f, "Condition", "patient=p1&code=http://snomed.info/sct|38341003", "c1");
+    expect(f, "Condition", "patient=p2&code=http://snomed.info/sct|38341003", "");
+    /* not this plan: a subject that may be a Group, codes without a system, several values,
+     * a sort */
+    assert_false(
+        driven_by_citizen_code(f, "Observation", "subject=p2&code=http://loinc.org|85354-9"));
+    assert_false(driven_by_citizen_code(f, "Observation", "patient=p1&code=85354-9"));
+    assert_false(
+        driven_by_citizen_code(f, "Observation", "patient=p1,p2&code=http://loinc.org|85354-9"));
+    assert_false(driven_by_citizen_code(f, "Observation",
+                                        "patient=p1&code=http://loinc.org|85354-9&_sort=date"));
+    expect(f, "Observation", "subject=p2&code=http://loinc.org|85354-9", "o3,o4");
+
+    /* a code named twice in one resource is one token row, so the resource is one match */
+    put(f,
+        "{\"resourceType\":\"Observation\",\"id\":\"o8\",\"status\":\"final\",\"code\":{"
+        "\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"29463-7\"},{\"system\":"
+        "\"http://loinc.org\",\"code\":\"29463-7\",\"display\":\"Body weight\"}]},"
+        "\"subject\":{\"reference\":\"Patient/p3\"},\"valueQuantity\":{\"value\":61,"
+        "\"unit\":\"kg\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"kg\"}}",
+        0);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM fhir_ix_token WHERE id = 'o8' AND "
+                                 "param = 'code' AND code = '29463-7'"),
+                     1);
+    /* token rows carry the resource's subject */
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM fhir_ix_token WHERE id = 'o8' AND "
+                                 "(subject IS NULL OR subject <> 'p3')"),
+                     0);
+    expect(f, "Observation", "patient=p3&code=http://loinc.org|29463-7", "o6,o8");
+    /* and paged one by one, every match once */
+    char *next = "patient=p3&code=http://loinc.org|29463-7&_count=1";
+    char joined[64] = "";
+    size_t jl = 0;
+    for (int pages = 0; next != NULL && pages < 5; pages++) {
+        char *ids = page(f, "Observation", next, &next);
+        jl += (size_t)snprintf(joined + jl, sizeof joined - jl, "%s%s", jl > 0 && ids[0] ? "," : "",
+                               ids);
+    }
+    assert_string_equal(joined, "o6,o8");
+}
+
 static void reindex_and_delete(void **state)
 {
     struct fx *f = *state;
@@ -501,6 +565,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(sorting, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(paging, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(counts_and_includes, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(citizen_code, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(reindex_and_delete, setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# ingest.sh - the MQTT ingest benchmark (issue 6): a private Mosquitto (scripts/mosquitto.sh), a
+# demo town, DEVICES wrist monitors bound to 会津 太郎 (bench/ingest seed), cityos serving with
+# CONNECTIONS ingest connections, then DEVICES MQTT connections each publishing READINGS
+# readings at QoS 1 (bench/ingest run). Reports the broker's and cityos' rates; "stored" means
+# durable in cityos' store with its audit entry and outbox event.
+#
+#   BUILD=/work/b-ing-rel bench/ingest.sh        # defaults below; every setting is an env var
+#
+# DEVICES (50), READINGS per device (400), INFLIGHT per device (20), CONNECTIONS (16), PERF_OUT
+# (a file: perf record cityos meanwhile),
+# AUTOSAVE: the broker saves its database after this many changes (scripts/mosquitto.sh's
+# default 1 makes every queued message durable in the broker; larger is faster, less safe).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build-bench}
+DEVICES=${DEVICES:-50}
+READINGS=${READINGS:-400}
+INFLIGHT=${INFLIGHT:-20}
+CONNECTIONS=${CONNECTIONS:-16}
+AUTOSAVE=${AUTOSAVE:-1}
+if [ ! -x "$BUILD/cityos" ] || [ ! -x "$BUILD/bench/ingest" ]; then
+    echo "ingest.sh: build $BUILD first (meson compile -C $BUILD)" >&2
+    exit 1
+fi
+work=$(mktemp -d /tmp/cityos-ingest-bench-XXXXXX)
+port=$((20000 + RANDOM % 20000))
+cleanup() {
+    [ -n "${cpid:-}" ] && kill "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
+    bash scripts/mosquitto.sh stop "$work/mqtt" >/dev/null 2>&1 || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+MOSQUITTO_AUTOSAVE_CHANGES=$AUTOSAVE bash scripts/mosquitto.sh start "$work/mqtt" "$port" >/dev/null
+admin=$(cat "$work/mqtt/admin.secret")
+ctrl() { mosquitto_ctrl -h 127.0.0.1 -p "$port" -u cityos-admin -P "$admin" dynsec "$@" >/dev/null; }
+# one account the simulated devices share, allowed to publish on every device topic
+ctrl createRole bench-devices
+ctrl addRoleACL bench-devices publishClientSend 'cityos/v1/devices/#' allow
+ctrl createClient bench-devices -p bench-secret
+ctrl addClientRole bench-devices bench-devices
+"$BUILD/cityos" demo --people=10 --seed=1 --data-dir="$work/data" >/dev/null 2>&1
+"$BUILD/bench/ingest" seed "$work/data" "$DEVICES"
+"$BUILD/cityos" serve --data-dir="$work/data" --port=0 --mqtt-port="$port" \
+    --mqtt-admin-password-file="$work/mqtt/admin.secret" --ingest-connections="$CONNECTIONS" \
+    > "$work/cityos.log" 2>&1 &
+cpid=$!
+if [ -n "${PERF_OUT:-}" ]; then
+    perf record -g -F 499 -p "$cpid" -o "$PERF_OUT" >/dev/null 2>&1 &
+fi
+for _ in $(seq 300); do
+    [ "$(grep -c 'subscribed to' "$work/cityos.log" || true)" -ge "$CONNECTIONS" ] && break
+    sleep 0.1
+done
+echo "ingest.sh: devices=$DEVICES readings=$READINGS inflight=$INFLIGHT connections=$CONNECTIONS autosave=$AUTOSAVE load=$(cut -d' ' -f1-3 /proc/loadavg)"
+"$BUILD/bench/ingest" run "$work/data" "$port" bench-devices bench-secret "$DEVICES" "$READINGS" "$INFLIGHT"
+mport=$(grep -o "listening on http://[0-9.]*:[0-9]*" "$work/cityos.log" | grep -o "[0-9]*$")
+curl -s "http://127.0.0.1:$mport/metrics" | grep -E "^cityos_ingest_messages_total|^cityos_store_batch_size_(sum|count)|^cityos_store_commit_seconds_(sum|count)|^cityos_ingest_message_seconds_(sum|count)" || true

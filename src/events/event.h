@@ -1,0 +1,79 @@
+/* event.h - the transactional outbox (migration 11, docs/internals/ingest.md "Events"): a change
+ * appends its event inside its own store transaction (event_append), so the event exists iff
+ * the change committed; one worker thread hands each event to every consumer registered for
+ * its kind, at least once, in order per subject, retrying failures with backoff, and picks up
+ * whatever was not delivered when cityos starts again. Handlers must therefore be idempotent. */
+#ifndef COS_EVENTS_EVENT_H
+#define COS_EVENTS_EVENT_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "store/store.h"
+
+#define EVENT_KIND_MAX     64 /* bytes of a kind ("reading.stored") */
+#define EVENT_CONSUMER_MAX 64 /* bytes of a consumer name ("homedoctor") */
+#define EVENT_HANDLERS_MAX 32 /* registrations */
+#define EVENT_PAYLOAD_MAX  (64 * 1024)
+
+/* The event of a stored device reading: ref "Observation/<id>" (or MedicationAdministration);
+ * payload {"device","kind","code","effective","effective_ms","resource"}. */
+#define EVENT_READING_STORED "reading.stored"
+
+/* One event as a handler sees it. Strings are valid during the call only. */
+struct event {
+    int64_t seq; /* 1, 2, 3 ... in commit order, across kinds */
+    const char *kind;
+    const char *subject; /* the citizen it is about, or NULL */
+    const char *ref;     /* what it is about ("Observation/<id>"), or NULL */
+    const char *payload; /* JSON text */
+    int64_t created_ms;
+    int attempt; /* 1 on the first delivery to this consumer, 2 on the first retry ... */
+};
+
+/* Appends an event inside the caller's write (a store_write_fn's tx): it commits or rolls back
+ * with the change beside it. kind: [a-z0-9._-]{1,64}; payload: JSON text of at most
+ * EVENT_PAYLOAD_MAX bytes (not re-checked). seq (may be NULL) receives the event's number.
+ * Returns 0, ERR_INVALID, or the store's error. */
+int event_append(struct store_tx *tx, const char *kind, const char *subject, const char *ref,
+                 const char *payload, int64_t now_ms, int64_t *seq, struct err *e);
+
+/* A consumer's handler: returns 0 when the event is handled (it is then marked delivered and
+ * never handed to this consumer again), non-zero to have it retried later (with e saying why,
+ * kept on the delivery row). Runs on the worker thread; may read and write the store (through
+ * store_write, never from inside a write). May be called more than once for one event (a crash
+ * between its return and the delivery mark): it must be idempotent. */
+typedef int (*event_handler_fn)(const struct event *ev, void *ctx, struct err *e);
+
+/* Registers fn as consumer for events of kind. Call before event_worker_start(). A consumer
+ * name is the key of its delivery state: keep it stable across releases; one (kind, consumer)
+ * pair once. Returns 0, ERR_INVALID (bad names, already registered, worker running) or
+ * ERR_TOOBIG (EVENT_HANDLERS_MAX). */
+int event_handler_register(const char *kind, const char *consumer, event_handler_fn fn, void *ctx);
+
+/* Forgets every registration (tests; the worker must be stopped). */
+void event_handlers_clear(void);
+
+struct event_worker_options {
+    int poll_ms;      /* look for new events at least this often; <= 0: 1000 */
+    int retry_min_ms; /* first retry delay; doubles per attempt; <= 0: 200 */
+    int retry_max_ms; /* cap of the delay; <= 0: 60000 */
+};
+
+/* Starts the one worker for store s (process-wide; a second start is ERR_INVALID). It delivers
+ * what earlier runs left undelivered first. Returns 0 or an ERR_*. */
+int event_worker_start(struct store *s, const struct event_worker_options *opt, struct err *e);
+
+/* Wakes the worker: events were committed (cheap; a no-op when no worker runs). */
+void event_worker_notify(void);
+
+/* Stops the worker after the handler call in progress. Safe when none runs. */
+void event_worker_stop(void);
+
+/* Counters for /metrics. */
+struct event_stats {
+    uint64_t delivered, failed;
+};
+void event_worker_stats(struct event_stats *out);
+
+#endif

@@ -1,0 +1,464 @@
+/* service.c - the home doctor service (service.h): on each stored blood-pressure reading, the
+ * access decision as the service's client under the citizen's "homedoctor" consent, the read
+ * of their last 35 days of home readings, the rules, and the findings written as FHIR
+ * RiskAssessment and Communication with deterministic identifiers, each write audited. */
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/actor.h"
+#include "base/clock.h"
+#include "base/histogram.h"
+#include "base/ids.h"
+#include "base/jsonx.h"
+#include "base/log.h"
+#include "consent/consent_api.h"
+#include "events/event.h"
+#include "fhir/access.h"
+#include "fhir/defs.h"
+#include "fhir/resource.h"
+#include "fhir/search_api.h"
+#include "fhir/search_sql.h"
+#include "fhir/validate.h"
+#include "http/metrics.h"
+#include "identity/client.h"
+#include "identity/principal.h"
+#include "identity/scope.h"
+#include "services/homedoctor/service.h"
+
+/* What the service's client may do (SMART v2 system scopes): search blood pressures, create
+ * and search its findings. Consent still decides per citizen. */
+#define SERVICE_SCOPE "system/Observation.s system/RiskAssessment.cs system/Communication.cs"
+
+static struct {
+    char client_id[IDS_LEN + 1];
+    struct id_scope_set scope;
+} svc;
+
+/* ---- counters for /metrics ---- */
+
+enum ev_result { EV_EVALUATED, EV_REFUSED, EV_IGNORED, EV_FAILED, EV_COUNT };
+static const char *const ev_names[EV_COUNT] = {"evaluated", "refused", "ignored", "failed"};
+static _Atomic uint64_t ev_counts[EV_COUNT];
+static _Atomic uint64_t written_ra, written_comm;
+static struct histogram lag; /* event committed -> its evaluation done, seconds */
+
+static void metrics_render(FILE *out, void *ctx)
+{
+    (void)ctx;
+    fprintf(out, "# HELP cityos_homedoctor_events_total Readings handed to the home doctor, by "
+                 "what became of them.\n# TYPE cityos_homedoctor_events_total counter\n");
+    for (int i = 0; i < EV_COUNT; i++)
+        fprintf(out, "cityos_homedoctor_events_total{result=\"%s\"} %" PRIu64 "\n", ev_names[i],
+                atomic_load(&ev_counts[i]));
+    fprintf(out,
+            "# HELP cityos_homedoctor_findings_total Findings the home doctor wrote (new "
+            "resources).\n# TYPE cityos_homedoctor_findings_total counter\n"
+            "cityos_homedoctor_findings_total{resource=\"RiskAssessment\"} %" PRIu64 "\n"
+            "cityos_homedoctor_findings_total{resource=\"Communication\"} %" PRIu64 "\n",
+            atomic_load(&written_ra), atomic_load(&written_comm));
+    fprintf(out, "# HELP cityos_homedoctor_lag_seconds From a reading's commit to the end of its "
+                 "evaluation (its findings durable).\n# TYPE cityos_homedoctor_lag_seconds "
+                 "histogram\n");
+    http_metrics_histogram(out, "cityos_homedoctor_lag_seconds", "", &lag);
+}
+
+const char *homedoctor_service_client_id(void)
+{
+    return svc.client_id;
+}
+
+static void service_principal(struct id_principal *p)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = ID_PRINCIPAL_CLIENT;
+    memcpy(p->client_id, svc.client_id, sizeof p->client_id);
+    p->scope_text = SERVICE_SCOPE;
+    p->scope = &svc.scope;
+}
+
+/* ---- the audit entries of a decision without a data change ---- */
+
+static int record_decision(struct store *s, const struct id_principal *p,
+                           const struct fhir_target *t, const char *action,
+                           const struct fhir_verdict *v, struct err *e)
+{
+    struct audit_event ev;
+    memset(&ev, 0, sizeof ev);
+    if (audit_event_from_principal(p, &ev, e) != 0)
+        return e->code;
+    ev.subject = t->subject;
+    ev.action = action;
+    ev.resource_type = t->rtype;
+    ev.resource_id = t->id;
+    ev.category = t->category;
+    ev.purpose = v->purpose;
+    ev.decision = v->permit ? AUDIT_PERMIT : AUDIT_DENY;
+    ev.decided_by = v->decided_by;
+    ev.reason = v->permit ? NULL : v->reason;
+    ev.source_addr = "homedoctor";
+    return store_write(s, audit_record_fn, &ev, e);
+}
+
+/* ---- reading the history ---- */
+
+struct history {
+    struct arena *a;
+    struct homedoctor_bp_reading *r;
+    size_t n, cap;
+    size_t skipped;
+    int nomem;
+};
+
+static int history_row(const struct store_row *row, void *ctx)
+{
+    struct history *h = ctx;
+    size_t len = 0;
+    const char *body = store_row_text(row, FHIR_SQL_COL_BODY, &len);
+    struct err e = {0};
+    json_t *obs = body != NULL ? jsonx_parse(body, len, &e) : NULL;
+    if (obs == NULL) {
+        h->skipped++;
+        return 0;
+    }
+    struct homedoctor_bp_reading r;
+    int rc = homedoctor_reading_from_observation(obs, h->a, &r, &e);
+    json_decref(obs);
+    if (rc < 0) {
+        h->nomem = 1;
+        return 1;
+    }
+    if (rc == 0) {
+        h->skipped++;
+        return 0;
+    }
+    struct homedoctor_bp_reading *arr = arena_array_reserve(h->a, h->r, h->n, &h->cap, sizeof *arr);
+    if (arr == NULL) {
+        h->nomem = 1;
+        return 1;
+    }
+    h->r = arr;
+    h->r[h->n++] = r;
+    return h->n >= HOMEDOCTOR_HISTORY_MAX;
+}
+
+/* The citizen's blood-pressure Observations of the last HOMEDOCTOR_HISTORY_DAYS (+1) days up
+ * to now_ms, newest first, through the FHIR search's own SQL. */
+static int read_history(struct store *s, const char *subject, int64_t now_ms, struct history *h,
+                        struct err *e)
+{
+    char from[40];
+    clock_format_ms(now_ms - (HOMEDOCTOR_HISTORY_DAYS + 1) * HOMEDOCTOR_DAY_MS, from, sizeof from);
+    const char *q = arena_printf(h->a,
+                                 "subject=Patient/%s&code=http://loinc.org%%7C%s&date=ge%s"
+                                 "&_sort=-date&_count=%d",
+                                 subject, HOMEDOCTOR_LOINC_BP, from, HOMEDOCTOR_HISTORY_MAX);
+    struct fhir_search_pair *pairs = NULL;
+    size_t npairs = 0;
+    struct fhir_search *srch = arena_zalloc(h->a, sizeof *srch);
+    struct fhir_sql sql;
+    if (q == NULL || srch == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    int rc = fhir_search_pairs_parse(q, strlen(q), h->a, &pairs, &npairs, e);
+    static const struct fhir_search_defs defs = {fhir_defs_search_params, fhir_defs_search_param,
+                                                 NULL};
+    struct fhir_search_opts opt = {.defs = &defs, .strict = 1, .now_ms = now_ms};
+    if (rc == 0)
+        rc = fhir_search_parse("Observation", pairs, npairs, &opt, h->a, srch, e);
+    if (rc == 0)
+        rc = fhir_search_sql_page(srch, h->a, &sql, e);
+    if (rc == 0)
+        rc = store_query(s, sql.sql, sql.params, sql.nparams, history_row, h, e);
+    if (rc == 0 && h->nomem)
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+    return rc;
+}
+
+/* ---- writing a finding ---- */
+
+/* Creates res (RiskAssessment or Communication) unless one with the identifier key exists;
+ * *id_out gets the id of the new or the existing one. */
+static int write_finding(struct store *s, struct arena *a, const struct id_principal *p,
+                         const struct fhir_verdict *v, const char *rtype, const char *subject,
+                         json_t *res, const char *key, char id_out[FHIR_ID_MAX + 1], int *created,
+                         struct err *e)
+{
+    int rc = 0;
+    struct fhir_write w;
+    memset(&w, 0, sizeof w);
+    json_t *ident = json_pack("[{s:s, s:s}]", "system", HOMEDOCTOR_FINDING_SYS, "value", key);
+    if (ident == NULL || json_object_set_new(res, "identifier", ident) != 0)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    struct fhir_issues is;
+    fhir_issues_init(&is, NULL, NULL);
+    if (fhir_validate(res, rtype, &is) != 0 || is.nerrors > 0)
+        return err_set(e, ERR_INTERNAL, "homedoctor: a rendered %s is not valid: %.100s: %.100s",
+                       rtype, is.n > 0 ? is.items[0].expression : "",
+                       is.n > 0 ? is.items[0].diagnostics : "");
+    const char *cond = arena_printf(a, "identifier=%s%%7C%s", HOMEDOCTOR_FINDING_SYS, key);
+    struct fhir_sql *q = NULL;
+    if (cond == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    if ((rc = fhir_search_condition_sql(rtype, cond, a, &q, e)) != 0)
+        return rc;
+    w.op = FHIR_WRITE_CREATE;
+    w.rtype = rtype;
+    w.now_ms = clock_now_ms();
+    ids_new_ordered(w.id, w.now_ms);
+    if (json_object_set_new(res, "id", json_string(w.id)) != 0)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    w.resource = res;
+    w.subject = subject;
+    w.category = "alerts";
+    w.record_audit = 1;
+    w.if_none_exist = q;
+    if ((rc = audit_event_from_principal(p, &w.ev, e)) != 0)
+        return rc;
+    w.ev.subject = subject;
+    w.ev.action = "create";
+    w.ev.resource_type = rtype;
+    w.ev.resource_id = w.id;
+    w.ev.category = "alerts";
+    w.ev.purpose = v->purpose;
+    w.ev.decision = AUDIT_PERMIT;
+    w.ev.decided_by = v->decided_by;
+    w.ev.source_addr = "homedoctor";
+    rc = store_write(s, fhir_resource_write_fn, &w, e);
+    if (rc == 0) {
+        memcpy(id_out, w.id, sizeof w.id);
+        *created = !w.existing;
+    }
+    fhir_write_release(&w);
+    return rc;
+}
+
+/* The Communication of an alert or nudge: the library's rendering, plus what it is about (the
+ * RiskAssessment it comes from first, then the readings used) and the advice its triggers call
+ * for (payload, after the finding's two texts: ja then en for each). */
+static json_t *alert_resource(const struct homedoctor_finding *f, const char *subject,
+                              const char *ra_id, struct err *e)
+{
+    json_t *c = homedoctor_fhir_communication(f, subject, NULL, e);
+    if (c == NULL)
+        return NULL;
+    int bad = 0;
+    char ref[FHIR_ID_MAX + 32];
+    snprintf(ref, sizeof ref, "RiskAssessment/%s", ra_id);
+    json_t *about = json_array();
+    bad |= about == NULL || json_array_append_new(about, json_pack("{s:s}", "reference", ref));
+    for (size_t i = 0; about != NULL && i < f->n_basis; i++)
+        bad |= json_array_append_new(about, json_pack("{s:s}", "reference", f->basis[i]));
+    bad |= about == NULL || json_object_set_new(c, "about", about) != 0;
+    const struct homedoctor_finding *one[1] = {f};
+    unsigned advice = homedoctor_advice_select(one, 1);
+    json_t *payload = json_object_get(c, "payload");
+    for (int i = 0; !bad && i < HOMEDOCTOR_ADV_COUNT; i++) {
+        const struct homedoctor_advice *adv = homedoctor_advice_get((enum homedoctor_advice_id)i);
+        if (!(advice & (1u << i)) || adv == NULL)
+            continue;
+        bad |= json_array_append_new(payload, json_pack("{s:s}", "contentString", adv->text_ja));
+        bad |= json_array_append_new(payload, json_pack("{s:s}", "contentString", adv->text_en));
+    }
+    if (bad) {
+        json_decref(c);
+        err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    return c;
+}
+
+struct outcome {
+    int assessments, alerts; /* created now */
+};
+
+static int publish(struct store *s, struct arena *a, const struct id_principal *p,
+                   const struct fhir_verdict *v, const struct fhir_verdict *cv, const char *subject,
+                   const struct homedoctor_finding *f, int64_t run_ms, struct outcome *o,
+                   struct err *e)
+{
+    char key[65], ra_id[FHIR_ID_MAX + 1];
+    int created = 0;
+    if (homedoctor_service_finding_key(f, "RiskAssessment", subject, key, e) != 0)
+        return e->code;
+    json_t *ra = homedoctor_fhir_risk_assessment(f, subject, e);
+    if (ra == NULL)
+        return e->code;
+    int rc = write_finding(s, a, p, v, "RiskAssessment", subject, ra, key, ra_id, &created, e);
+    json_decref(ra);
+    if (rc != 0)
+        return rc;
+    o->assessments += created;
+    if (f->severity < HOMEDOCTOR_NOTICE || run_ms - f->evaluated_ms > HOMEDOCTOR_ALERT_FRESH_MS)
+        return 0;
+    if (homedoctor_service_finding_key(f, "Communication", subject, key, e) != 0)
+        return e->code;
+    json_t *c = alert_resource(f, subject, ra_id, e);
+    if (c == NULL)
+        return e->code;
+    char c_id[FHIR_ID_MAX + 1];
+    rc = write_finding(s, a, p, cv, "Communication", subject, c, key, c_id, &created, e);
+    json_decref(c);
+    if (rc == 0)
+        o->alerts += created;
+    return rc;
+}
+
+/* ---- the handler ---- */
+
+static int evaluate(struct store *s, struct arena *a, const struct event *ev, int64_t now_ms,
+                    enum ev_result *result, struct err *e)
+{
+    const char *subject = ev->subject;
+    struct id_principal p;
+    service_principal(&p);
+    /* may the service write findings, and read the readings, for this citizen? */
+    struct fhir_target wt = {.rtype = "RiskAssessment", .subject = subject, .category = "alerts"};
+    struct fhir_target ct = {.rtype = "Communication", .subject = subject, .category = "alerts"};
+    struct fhir_target rt = {.rtype = "Observation", .subject = subject, .category = "vitals"};
+    struct fhir_verdict wv, cv, rv;
+    if (fhir_access_decide(&p, &wt, ID_PERM_C, HOMEDOCTOR_PURPOSE, NULL, a, &wv) != 0 ||
+        fhir_access_decide(&p, &ct, ID_PERM_C, HOMEDOCTOR_PURPOSE, NULL, a, &cv) != 0 ||
+        fhir_access_decide(&p, &rt, ID_PERM_S, HOMEDOCTOR_PURPOSE, NULL, a, &rv) != 0)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    if (!wv.permit || !cv.permit || !rv.permit) {
+        /* nothing is read or written; the (first) refusal goes on the citizen's trail */
+        const struct fhir_target *t = !wv.permit ? &wt : !cv.permit ? &ct : &rt;
+        const struct fhir_verdict *v = !wv.permit ? &wv : !cv.permit ? &cv : &rv;
+        int rc = record_decision(s, &p, t, t == &rt ? "search" : "create", v, e);
+        *result = EV_REFUSED;
+        if (rc == 0)
+            log_info("homedoctor: %s of %s refused (%s): nothing evaluated",
+                     ev->ref != NULL ? ev->ref : "a reading", subject,
+                     v->decided_by != NULL ? v->decided_by : "?");
+        return rc;
+    }
+    /* the read is on the trail before its data is used */
+    int rc = record_decision(s, &p, &rt, "search", &rv, e);
+    if (rc != 0)
+        return rc;
+    struct history h = {.a = a};
+    if ((rc = read_history(s, subject, now_ms, &h, e)) != 0)
+        return rc;
+    struct homedoctor_finding *found[2] = {NULL, NULL};
+    struct homedoctor_bp_result bp;
+    struct homedoctor_rise_result rise;
+    if ((rc = homedoctor_home_bp_evaluate(a, h.r, h.n, now_ms, -1, &bp, &found[0], e)) != 0 ||
+        (rc = homedoctor_rise_evaluate(a, h.r, h.n, now_ms, &rise, &found[1], e)) != 0) {
+        if (rc != ERR_INVALID)
+            return rc;
+        /* every reading passed the same check: a retry would fail the same way */
+        log_warn("homedoctor: %s: the rules refused the readings: %s",
+                 ev->ref != NULL ? ev->ref : "a reading", e->msg);
+        *result = EV_FAILED;
+        return 0;
+    }
+    struct outcome o = {0};
+    int64_t run_ms = clock_now_ms();
+    for (size_t i = 0; i < 2; i++)
+        if (found[i] != NULL &&
+            (rc = publish(s, a, &p, &wv, &cv, subject, found[i], run_ms, &o, e)) != 0)
+            return rc;
+    atomic_fetch_add(&written_ra, (uint64_t)o.assessments);
+    atomic_fetch_add(&written_comm, (uint64_t)o.alerts);
+    *result = EV_EVALUATED;
+    log_info("homedoctor: %s evaluated: %zu readings (%zu skipped), %d assessments and %d "
+             "alerts written",
+             ev->ref != NULL ? ev->ref : "?", h.n, h.skipped, o.assessments, o.alerts);
+    return 0;
+}
+
+static int on_reading(const struct event *ev, void *ctx, struct err *e)
+{
+    struct store *s = ctx;
+    if (ev->subject == NULL || !ids_valid(ev->subject) || ev->payload == NULL)
+        return 0; /* about no citizen: nothing to do */
+    json_t *pl = jsonx_parse(ev->payload, strlen(ev->payload), e);
+    if (pl == NULL)
+        return e->code == ERR_NOMEM ? ERR_NOMEM : 0; /* a malformed payload is never retried */
+    const char *code = json_string_value(json_object_get(pl, "code"));
+    const json_t *eff = json_object_get(pl, "effective_ms");
+    int bp = code != NULL && strcmp(code, HOMEDOCTOR_LOINC_BP) == 0;
+    /* the evaluation is "as of" the reading: a redelivery evaluates the same window */
+    int64_t now_ms = json_is_integer(eff) ? (int64_t)json_integer_value(eff) : ev->created_ms;
+    json_decref(pl);
+    if (!bp) {
+        atomic_fetch_add(&ev_counts[EV_IGNORED], 1);
+        return 0; /* not a blood pressure (pill-box events: not evaluated yet) */
+    }
+    struct arena *a = arena_new(64 * 1024);
+    if (a == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    enum ev_result result = EV_FAILED;
+    int rc = evaluate(s, a, ev, now_ms, &result, e);
+    arena_free(a);
+    atomic_fetch_add(&ev_counts[rc == 0 ? result : EV_FAILED], 1);
+    if (rc == 0 && result == EV_EVALUATED)
+        histogram_observe(&lag, (double)(clock_now_ms() - ev->created_ms) / 1e3);
+    if (rc != 0)
+        log_warn("homedoctor: %s: %s (retried)", ev->ref != NULL ? ev->ref : "?", e->msg);
+    return rc;
+}
+
+/* ---- start-up ---- */
+
+static int found_client(const struct store_row *row, void *ctx)
+{
+    const char *id = store_row_text(row, 0, NULL);
+    if (id != NULL && ids_valid(id))
+        memcpy(ctx, id, IDS_LEN + 1);
+    return 1;
+}
+
+static int ensure_client(struct store *s, struct err *e)
+{
+    char id[IDS_LEN + 1] = "";
+    struct store_value v[] = {STORE_TEXT_V(HOMEDOCTOR_CLIENT_NAME)};
+    int rc = store_query(s, "SELECT id FROM oauth_client WHERE name = ? ORDER BY created_ms, id", v,
+                         1, found_client, id, e);
+    if (rc != 0)
+        return rc;
+    if (id[0] == '\0') {
+        char secret[ID_CLIENT_SECRET_LEN + 1];
+        struct id_client_new in = {.name = HOMEDOCTOR_CLIENT_NAME,
+                                   .kind = ID_CLIENT_CONFIDENTIAL,
+                                   .scopes = SERVICE_SCOPE,
+                                   .grant_types = ID_GRANT_CLIENT_CREDENTIALS};
+        rc = id_client_create(s, &in, id, secret, e);
+        sodium_memzero(secret, sizeof secret); /* nobody signs in as the service */
+        if (rc != 0)
+            return rc;
+    }
+    memcpy(svc.client_id, id, sizeof id);
+    return 0;
+}
+
+int homedoctor_service_register(struct store *s, const struct config *cfg, struct err *e)
+{
+    /* the alerts already written are the citizen's, whether or not readings arrive now */
+    int rc = consent_inbox_source_set(homedoctor_inbox_alerts, s);
+    if (rc != 0)
+        return err_set(e, rc, "homedoctor: an inbox source is already set");
+    if (cfg->mqtt_port == 0) {
+        log_info("homedoctor: no MQTT broker configured: no readings to evaluate");
+        return 0;
+    }
+    histogram_init(&lag, histogram_latency_bounds, histogram_latency_nbounds);
+    rc = id_scope_parse(SERVICE_SCOPE, &svc.scope, e);
+    if (rc == 0)
+        rc = ensure_client(s, e);
+    if (rc == 0)
+        rc = event_handler_register(EVENT_READING_STORED, HOMEDOCTOR_CONSUMER, on_reading, s);
+    if (rc == 0 && http_metrics_add(metrics_render, NULL) != 0)
+        rc = err_set(e, ERR_NOMEM, "homedoctor: cannot add the metrics");
+    if (rc != 0)
+        return rc == ERR_INVALID && e->msg[0] == '\0'
+                   ? err_set(e, rc, "homedoctor: cannot register the consumer")
+                   : rc;
+    LOG_AT(LOGL_INFO,
+           json_pack("{s:s, s:s}", "client_id", svc.client_id, "purpose", HOMEDOCTOR_PURPOSE),
+           "homedoctor: service ready");
+    return 0;
+}
