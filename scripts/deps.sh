@@ -11,6 +11,8 @@ packages=(
   libmosquitto-dev mosquitto mosquitto-clients
   # tests
   libcmocka-dev libcurl4-openssl-dev curl
+  # the sqlite3 shell: tests/api/test_homedoctor.c resets delivery state as a crash would leave it
+  sqlite3
   # tests/oidc: a real OIDC client library (oauth4webapi) runs on node (Debian 12: node 18)
   nodejs
 )
