@@ -761,6 +761,13 @@ void text_value(const char *text, const char *key, char *out, size_t cap)
     assert_true(out[0] != '\0');
 }
 
+void demo_client_id(const char *demo_out, const char *label, char *out, size_t cap)
+{
+    const char *line = strstr(demo_out, label);
+    assert_non_null(line);
+    text_value(line, "client_id", out, cap);
+}
+
 const char *json_str(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));

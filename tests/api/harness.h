@@ -218,6 +218,10 @@ char *run_command(const char *cmd);
  * ends at a space or newline), into out; fails the test when absent. */
 void text_value(const char *text, const char *key, char *out, size_t cap);
 
+/* The client_id `cityos demo` printed for the client named label ("sample app", "city portal")
+ * in its output demo_out, into out; fails the test when there is none. */
+void demo_client_id(const char *demo_out, const char *label, char *out, size_t cap);
+
 /* malloc'ed printf; n copies of unit. Never NULL (abort on out of memory). */
 char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2), nonnull(1)));
 char *str_repeat(const char *unit, size_t n);

@@ -49,9 +49,7 @@ struct ingest_fixture *ingest_fixture_start(int connections)
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), f->dir);
     char *out = run_command(cmd);
-    const char *app = strstr(out, "sample app");
-    assert_non_null(app);
-    text_value(app, "client_id", f->app, sizeof f->app);
+    demo_client_id(out, "sample app", f->app, sizeof f->app);
     free(out);
     free(cmd);
     char *port = str_printf("--mqtt-port=%d", broker_port(f->b));

@@ -168,12 +168,8 @@ static int group_setup(void **state)
                            getenv("CITYOS_BIN"), F->dir);
     char *out = run_command(cmd);
     /* the city's portal manages consents; the sample app (a third party) may only read them */
-    const char *app = strstr(out, "city portal");
-    assert_non_null(app);
-    text_value(app, "client_id", F->app, sizeof F->app);
-    app = strstr(out, "sample app");
-    assert_non_null(app);
-    text_value(app, "client_id", F->sample_app, sizeof F->sample_app);
+    demo_client_id(out, "city portal", F->app, sizeof F->app);
+    demo_client_id(out, "sample app", F->sample_app, sizeof F->sample_app);
     free(out);
     free(cmd);
     F->s = server_start_with(&(struct server_config){.data_dir = F->dir});

@@ -219,9 +219,7 @@ static int group_setup(void **state)
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), F->dir);
     char *out = run_command(cmd);
-    const char *app = strstr(out, "city portal");
-    assert_non_null(app);
-    text_value(app, "client_id", F->app, sizeof F->app);
+    demo_client_id(out, "city portal", F->app, sizeof F->app);
     free(out);
     free(cmd);
     F->s = server_start_with(&(struct server_config){

@@ -197,9 +197,7 @@ static int group_setup(void **state)
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), F->dir);
     char *out = run_command(cmd);
-    const char *app = strstr(out, "sample app");
-    assert_non_null(app);
-    text_value(app, "client_id", F->app, sizeof F->app);
+    demo_client_id(out, "sample app", F->app, sizeof F->app);
     free(out);
     free(cmd);
     char *port = str_printf("--mqtt-port=%d", broker_port(F->b));
