@@ -41,6 +41,13 @@ struct config {
     char mqtt_admin_user[64];
     char mqtt_admin_password_file[CONFIG_STR_MAX];
     long long ingest_connections; /* MQTT subscriber connections sharing the readings */
+    /* the visit journey (issue 7) */
+    char meeting_url[CONFIG_STR_MAX]; /* online consultations: "{room}" is replaced */
+    long long taxi_speed_kmh;         /* the taxi's average speed on a normal day */
+    long long taxi_road_factor_pct;   /* road distance = straight distance * this / 100 */
+    long long taxi_snow_pct;          /* travel time * this / 100 when it snows */
+    long long taxi_margin_min;        /* minutes at the door before the appointment */
+    char weather[16];                 /* "normal" or "snow", until a sensor says otherwise */
 };
 
 /* Defaults of the controller options (also what a consent_api without them falls back to). */

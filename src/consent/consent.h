@@ -103,11 +103,22 @@ struct consent_record {
 /* One inbox item of a citizen. */
 struct consent_inbox_item {
     char id[IDS_LEN + 1];
-    const char *kind;                      /* "reconsent" or "break_glass_notice" */
+    const char *kind;                      /* "reconsent", "break_glass_notice" or "notice" */
     const char *consent_id, *purpose_code; /* NULL when not about one */
     int64_t from_version, to_version;      /* reconsent */
     int64_t created_ms, resolved_ms;       /* resolved 0: open */
-    const char *detail;
+    const char *detail;                    /* a notice: its English text */
+    const char *source, *ref, *text_ja;    /* a notice's service, subject matter, Japanese text */
+};
+
+/* A city service's notice to a citizen (consent_inbox_notify). */
+struct consent_inbox_notice {
+    const char *subject;    /* the citizen (a person id) */
+    const char *source;     /* the service: [a-z][a-z0-9-]{0,31} ("visits", "wallet", ...) */
+    const char *ref;        /* what it is about ("Appointment/<id>"), at most 200 bytes, or NULL */
+    const char *text_ja;    /* the message in Japanese, 1..1000 bytes of UTF-8 */
+    const char *text_en;    /* and in English */
+    const char *dedupe_key; /* NULL, or at most 200 bytes, unique among all notices */
 };
 
 /* ---- names ---- */
@@ -278,6 +289,14 @@ int consent_inbox_list(struct store *s, const char *subject_id, int open_only, s
  * "doctor at <org id>") and the stated reason. Returns 0 or the store's error. */
 int consent_inbox_break_glass(struct store_tx *tx, const char *subject_id, const char *actor_desc,
                               const char *reason, int64_t now_ms, struct err *e);
+
+/* Inside the caller's write: adds n to the citizen's inbox as an item of kind "notice" (a
+ * booking, a reminder, a payment, a prescription's or a taxi's progress). A notice whose
+ * dedupe_key is already stored is not added again, so an event handler that runs twice tells
+ * the citizen once. *added (may be NULL): 1 added, 0 already there. Returns 0, ERR_INVALID
+ * (a field out of its bounds, e names it) or the store's error. */
+int consent_inbox_notify(struct store_tx *tx, const struct consent_inbox_notice *n, int64_t now_ms,
+                         int *added, struct err *e);
 
 /* A store_write_fn for a break-glass read: ctx is a struct consent_break_glass; appends the
  * audit entry and the inbox item in one transaction. */

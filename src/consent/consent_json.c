@@ -384,6 +384,13 @@ json_t *consent_json_item(const struct consent_inbox_item *it)
                           "consent_id", it->consent_id, "purpose", it->purpose_code, "created_at",
                           time_or_null(it->created_ms), "resolved_at",
                           time_or_null(it->resolved_ms), "detail", it->detail);
+    if (o != NULL && it->source != NULL) {
+        json_object_set_new(o, "source", json_string(it->source));
+        if (it->ref != NULL)
+            json_object_set_new(o, "ref", json_string(it->ref));
+        json_object_set_new(o, "text",
+                            json_pack("{s:s?, s:s?}", "ja", it->text_ja, "en", it->detail));
+    }
     if (o != NULL && it->to_version > 0) {
         json_object_set_new(o, "from_version", json_integer(it->from_version));
         json_object_set_new(o, "to_version", json_integer(it->to_version));

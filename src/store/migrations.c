@@ -350,6 +350,33 @@ static const struct store__migration migrations[] = {
                "CREATE INDEX fhir_ix_token_by_code ON fhir_ix_token "
                "(rtype, param, code, system, subject, id);",
     },
+    {
+        /* the city services' notices in the citizen's inbox (issue 7: bookings, reminders,
+         * payments, prescriptions, taxis; docs/internals/consent.md "Inbox"): a third kind,
+         * "notice", with the service that sent it, what it is about, its text in Japanese
+         * (text_ja) and English (detail), and an optional key that makes a repeated notice (an
+         * event handler run twice) a no-op. SQLite cannot change a CHECK constraint in place,
+         * so the table is rebuilt. */
+        .version = 13,
+        .name = "inbox_notices",
+        .sql = "CREATE TABLE inbox_item_v13 (id TEXT PRIMARY KEY, "
+               "subject_id TEXT NOT NULL REFERENCES person (id), "
+               "kind TEXT NOT NULL CHECK (kind IN ('reconsent', 'break_glass_notice', 'notice')), "
+               "consent_id TEXT REFERENCES consent (id), purpose_code TEXT, "
+               "from_version BIGINT, to_version BIGINT, created_ms BIGINT NOT NULL, "
+               "resolved_ms BIGINT, detail TEXT NOT NULL, "
+               "source TEXT, ref TEXT, text_ja TEXT, dedupe_key TEXT UNIQUE, "
+               "CHECK ((kind = 'reconsent') = (consent_id IS NOT NULL)), "
+               "CHECK ((kind = 'notice') = (source IS NOT NULL AND text_ja IS NOT NULL)));"
+               "INSERT INTO inbox_item_v13 (id, subject_id, kind, consent_id, purpose_code, "
+               "from_version, to_version, created_ms, resolved_ms, detail) "
+               "SELECT id, subject_id, kind, consent_id, purpose_code, from_version, to_version, "
+               "created_ms, resolved_ms, detail FROM inbox_item;"
+               "DROP TABLE inbox_item;"
+               "ALTER TABLE inbox_item_v13 RENAME TO inbox_item;"
+               "CREATE INDEX inbox_item_by_subject ON inbox_item (subject_id, created_ms);"
+               "CREATE INDEX inbox_item_by_consent ON inbox_item (consent_id);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)

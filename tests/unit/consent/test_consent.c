@@ -834,6 +834,74 @@ static void break_glass_tells_the_citizen(void **state)
                      1);
 }
 
+/* ---- the city services' notices ---- */
+
+struct notice_write {
+    const struct consent_inbox_notice *n;
+    int added;
+};
+
+static int notify_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct notice_write *w = ctx;
+    return consent_inbox_notify(tx, w->n, 1700000000000, &w->added, e);
+}
+
+static void a_notice_is_added_once_per_key(void **state)
+{
+    struct fx *f = *state;
+    struct town *t = the_town;
+    struct consent_inbox_notice n = {.subject = t->citizen,
+                                     .source = "visits",
+                                     .ref = "Appointment/a1",
+                                     .text_ja = "予約が確定しました",
+                                     .text_en = "Your appointment is booked",
+                                     .dedupe_key = "visits.booked.a1"};
+    struct notice_write w = {.n = &n};
+    struct err e = {0};
+    assert_int_equal(store_write(f->s, notify_fn, &w, &e), 0);
+    assert_int_equal(w.added, 1);
+    assert_int_equal(store_write(f->s, notify_fn, &w, &e), 0); /* a redelivered event */
+    assert_int_equal(w.added, 0);
+    n.dedupe_key = NULL; /* no key: every call adds one */
+    assert_int_equal(store_write(f->s, notify_fn, &w, &e), 0);
+    assert_int_equal(w.added, 1);
+    struct consent_inbox_item *items;
+    size_t count_items;
+    assert_int_equal(consent_inbox_list(f->s, t->citizen, 1, f->a, &items, &count_items, &e), 0);
+    assert_int_equal(count_items, 2);
+    assert_string_equal(items[0].kind, "notice");
+    assert_string_equal(items[0].source, "visits");
+    assert_string_equal(items[0].ref, "Appointment/a1");
+    assert_string_equal(items[0].text_ja, "予約が確定しました");
+    assert_string_equal(items[0].detail, "Your appointment is booked");
+}
+
+static void a_malformed_notice_stores_nothing(void **state)
+{
+    struct fx *f = *state;
+    struct town *t = the_town;
+    char long_text[1002];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    const struct consent_inbox_notice bad[] = {
+        {.subject = "nobody", .source = "visits", .text_ja = "a", .text_en = "a"},
+        {.subject = t->citizen, .source = "Visits", .text_ja = "a", .text_en = "a"},
+        {.subject = t->citizen, .source = "", .text_ja = "a", .text_en = "a"},
+        {.subject = t->citizen, .source = "visits", .text_ja = "", .text_en = "a"},
+        {.subject = t->citizen, .source = "visits", .text_ja = "a", .text_en = NULL},
+        {.subject = t->citizen, .source = "visits", .text_ja = long_text, .text_en = "a"},
+        {.subject = t->citizen, .source = "visits", .text_ja = "\xff", .text_en = "a"},
+        {.subject = t->citizen, .source = "visits", .text_ja = "a", .text_en = "a", .ref = ""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct notice_write w = {.n = &bad[i]};
+        struct err e = {0};
+        assert_int_equal(store_write(f->s, notify_fn, &w, &e), ERR_INVALID);
+    }
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM inbox_item WHERE kind = 'notice'"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -851,6 +919,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_read_is_permitted_after_the_withdrawal_returns, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(break_glass_tells_the_citizen, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_notice_is_added_once_per_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_malformed_notice_stores_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
