@@ -3,6 +3,7 @@
  * and reading a citizen's consents back. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "consent/consent.h"
@@ -411,6 +412,18 @@ static int grant_fn(struct store_tx *tx, struct consent_write *w, struct err *e)
     return rc;
 }
 
+/* A narrowing or withdrawal changes memory before its commit: until consent_write_finish, a
+ * reload of the citizen (another process's change, a new family link) must not put back what
+ * the store said before it (consent_index_reload_subject defers). Once per write, even if the
+ * writer runs the write function again. */
+static void begin_in_memory(struct consent_write *w)
+{
+    if (!w->ix_pending) {
+        consent__write_begin(w->ix, w->subject_id);
+        w->ix_pending = 1;
+    }
+}
+
 static int narrow_fn(struct store_tx *tx, struct consent_write *w, struct err *e)
 {
     struct cur c = {0};
@@ -465,6 +478,7 @@ static int narrow_fn(struct store_tx *tx, struct consent_write *w, struct err *e
                 cats, actions, from, until);
     /* narrowing: into memory before the commit (seeing it early is the safe direction) */
     if (w->ix != NULL) {
+        begin_in_memory(w);
         if (consent_index_put_consent(w->ix, &w->applied) != 0)
             return err_set(e, ERR_NOMEM, "consent index: out of memory");
         consent__note_change_seq(w->ix, w->change_seq);
@@ -516,6 +530,7 @@ static int withdraw_fn(struct store_tx *tx, struct consent_write *w, struct err 
     memcpy(w->id, w->consent_id, IDS_LEN + 1);
     /* withdrawal: out of memory before the commit (seeing it early is the safe direction) */
     if (w->ix != NULL) {
+        begin_in_memory(w);
         consent_index_remove_consent(w->ix, w->subject_id, w->consent_id);
         consent__note_change_seq(w->ix, w->change_seq);
     }
@@ -652,22 +667,39 @@ void consent_write_finish(struct consent_write *w, int status)
     if (w->ix == NULL)
         return;
     if (status == 0) {
-        /* grants and re-consents widen: into memory only now that they are durable */
+        /* grants and re-consents widen: into memory only now that they are durable (a reload
+         * reading the store meanwhile may have read it without them: it is deferred) */
         if (w->op == CONSENT_OP_GRANT || w->op == CONSENT_OP_RECONSENT) {
+            consent__write_begin(w->ix, w->subject_id);
             if (consent_index_put_consent(w->ix, &w->applied) != 0)
                 log_error("consent index: out of memory applying consent %s: it will be seen "
                           "after the next reload",
                           w->id);
             consent__note_change_seq(w->ix, w->change_seq);
+            consent__write_end(w->ix, w->subject_id);
         }
+        if (w->ix_pending) /* the change in memory is now the store's too */
+            consent__write_end(w->ix, w->subject_id);
+        w->ix_pending = 0;
         return;
     }
+    if (w->ix_pending)
+        consent__write_end(w->ix, w->subject_id);
     if (w->op == CONSENT_OP_NARROW || w->op == CONSENT_OP_WITHDRAW) {
-        /* the change may be in memory without its commit: read the store's truth again */
+        /* the change may be in memory without its commit: read the store's truth again (waiting
+         * out another write of the same stripe of citizens, which defers the reload) */
         struct err e = {0};
-        if (consent_index_reload_subject(w->ix, w->store, w->subject_id, &e) != 0)
-            log_error("consent index: reload after a failed %s: %s", op_names[w->op], e.msg);
+        int rc = CONSENT_RELOAD_DEFERRED;
+        for (int tries = 0; rc == CONSENT_RELOAD_DEFERRED && tries < 200; tries++) {
+            if (tries > 0)
+                nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+            rc = consent_index_reload_subject(w->ix, w->store, w->subject_id, &e);
+        }
+        if (rc != 0)
+            log_error("consent index: reload after a failed %s: %s", op_names[w->op],
+                      rc == CONSENT_RELOAD_DEFERRED ? "still deferred after 200 ms" : e.msg);
     }
+    w->ix_pending = 0;
 }
 
 int consent_write_run(struct consent_write *w, struct err *e)

@@ -217,6 +217,7 @@ struct consent_write {
     char applied_recipient[IDS_LEN + 1];
     char applied_code[CONSENT_CODE_MAX + 1];
     int64_t change_seq;
+    int ix_pending; /* the index was changed before the commit: consent_write_finish ends it */
 };
 
 /* Checks what needs no database (ids, evidence shape and freshness, scope shapes). Returns 0

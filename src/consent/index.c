@@ -295,6 +295,30 @@ static void unlock(const struct consent_index *ix)
     pthread_rwlock_unlock(ix->lock);
 }
 
+static struct ix_stripe *stripe_of(struct consent_index *ix, const char *subject)
+{
+    return &ix->stripes[consent__hash(subject, strlen(subject)) % IX_STRIPES];
+}
+
+void consent__write_begin(struct consent_index *ix, const char *subject)
+{
+    wrlock(ix);
+    struct ix_stripe *st = stripe_of(ix, subject);
+    st->inflight++;
+    st->gen++;
+    unlock(ix);
+}
+
+void consent__write_end(struct consent_index *ix, const char *subject)
+{
+    wrlock(ix);
+    struct ix_stripe *st = stripe_of(ix, subject);
+    if (st->inflight > 0)
+        st->inflight--;
+    st->gen++;
+    unlock(ix);
+}
+
 /* ---- subjects and purposes ---- */
 
 static int grow(void **items, uint32_t *cap, size_t elem, uint32_t first)
@@ -1080,6 +1104,15 @@ struct consent_index *consent_index_load(struct store *s, struct err *e)
 int consent_index_reload_subject(struct consent_index *ix, struct store *s, const char *subject_id,
                                  struct err *e)
 {
+    /* what the store says is only as new as the write that last changed this citizen's stripe:
+     * with one in progress, or one starting or ending while the store is read, the rows read may
+     * be older than memory (a withdrawal applied before its commit) */
+    pthread_rwlock_rdlock(ix->lock);
+    const struct ix_stripe *st = stripe_of(ix, subject_id);
+    uint32_t gen = st->gen, busy = st->inflight;
+    unlock(ix);
+    if (busy)
+        return CONSENT_RELOAD_DEFERRED;
     struct arena *a = arena_new(0);
     if (a == NULL)
         return err_set(e, ERR_NOMEM, "consent index: out of memory");
@@ -1093,8 +1126,10 @@ int consent_index_reload_subject(struct consent_index *ix, struct store *s, cons
             e);
     if (rc == 0) {
         wrlock(ix);
-        uint32_t slot = subject_of(ix, subject_id);
-        if (slot == UINT32_MAX) {
+        uint32_t slot = UINT32_MAX;
+        if (st->gen != gen) {
+            rc = CONSENT_RELOAD_DEFERRED;
+        } else if ((slot = subject_of(ix, subject_id)) == UINT32_MAX) {
             rc = ERR_NOMEM;
         } else {
             /* keep the record: the re-adds below reuse its room */
@@ -1105,7 +1140,7 @@ int consent_index_reload_subject(struct consent_index *ix, struct store *s, cons
             rc = apply_rows(ix, &r);
         }
         unlock(ix);
-        if (rc != 0)
+        if (rc != 0 && rc != CONSENT_RELOAD_DEFERRED)
             err_set(e, rc, "consent index: out of memory");
     }
     arena_free(a);
@@ -1186,7 +1221,7 @@ int consent_index_poll(struct consent_index *ix, struct store *s, struct err *e)
     }
     if (rc == 0 && c.nomem)
         rc = err_set(e, ERR_NOMEM, "consent index: out of memory");
-    int purposes_done = 0;
+    int purposes_done = 0, deferred = 0;
     for (size_t i = 0; rc == 0 && i < c.n; i++) {
         if (c.subjects[i] == NULL) {
             if (!purposes_done)
@@ -1194,6 +1229,10 @@ int consent_index_poll(struct consent_index *ix, struct store *s, struct err *e)
             purposes_done = 1;
         } else {
             rc = consent_index_reload_subject(ix, s, c.subjects[i], e);
+            if (rc == CONSENT_RELOAD_DEFERRED) { /* read again at the next poll */
+                deferred = 1;
+                rc = 0;
+            }
         }
     }
     /* hospitals added by the administration are found on every poll (a short list) */
@@ -1206,7 +1245,7 @@ int consent_index_poll(struct consent_index *ix, struct store *s, struct err *e)
         if (rc == 0 && p.rc != 0)
             rc = err_set(e, p.rc, "consent index: out of memory");
     }
-    if (rc == 0) {
+    if (rc == 0 && !deferred) {
         wrlock(ix);
         if (c.last > ix->change_seq)
             ix->change_seq = c.last;

@@ -149,7 +149,11 @@ int consent_index_set_hospital(struct consent_index *ix, const char *org_id, int
 
 /* Replaces everything the index holds for subject_id with what the store says now (links and
  * active consents). For a write whose commit failed after it changed memory, and for changes
- * made by another process. Returns 0 or an error (the subject then stays as it was). */
+ * made by another process. Returns 0, CONSENT_RELOAD_DEFERRED when a consent write of the same
+ * stripe of citizens was in progress or ended meanwhile (what was read may be older than
+ * memory: nothing is changed; try again later), or an error (the subject then stays as it
+ * was). */
+#define CONSENT_RELOAD_DEFERRED 1
 int consent_index_reload_subject(struct consent_index *ix, struct store *s, const char *subject_id,
                                  struct err *e);
 

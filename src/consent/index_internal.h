@@ -135,9 +135,20 @@ static inline uint32_t ix_table_slot(const struct ix_table *t, uint32_t hash, ui
     return (uint32_t)((uint64_t)ix_table_tag(t, hash) << t->refbits | ref);
 }
 
+/* Consent writes in progress, by stripe of the subject's hash: a reload that read the store
+ * while a write of the same stripe was between its change in memory and its end (commit or
+ * undo), or that overlaps one, could put back what the store said before the write; it is
+ * deferred instead (consent_index_reload_subject). */
+#define IX_STRIPES 256
+struct ix_stripe {
+    uint32_t inflight; /* writes that changed memory and have not ended */
+    uint32_t gen;      /* +1 at every start and end of such a write */
+};
+
 struct consent_index {
     pthread_rwlock_t *lock; /* behind a pointer so the const index of a reader can lock it */
-    struct ix_atom *atoms;  /* atoms[0] unused */
+    struct ix_stripe stripes[IX_STRIPES]; /* under the lock */
+    struct ix_atom *atoms;                /* atoms[0] unused */
     uint32_t natoms, capatoms;
     struct ix_table atomtab; /* atom ids by their string's hash; refbits = log2(capatoms) */
     struct ix_pool_block *pool;

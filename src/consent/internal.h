@@ -24,5 +24,10 @@ int consent__next_change_seq(struct store_tx *tx, int64_t *seq, struct err *e);
 int consent__read_int(const struct store_row *row, void *ctx);
 /* The index applied change seq itself: no need to reload it when polling (index.c). */
 void consent__note_change_seq(struct consent_index *ix, int64_t seq);
+/* A consent write of subject changes the index (consent.c): begin before its first change in
+ * memory, end once it committed and applied, or was undone. Every begin has its end. A reload
+ * of a citizen of the same stripe (index_internal.h) is deferred meanwhile. */
+void consent__write_begin(struct consent_index *ix, const char *subject);
+void consent__write_end(struct consent_index *ix, const char *subject);
 
 #endif

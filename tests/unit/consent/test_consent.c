@@ -727,6 +727,43 @@ static void a_failed_commit_is_undone_in_memory(void **state)
     assert_false(decide_org(t, t->lab, CONSENT_CAT_VITALS));
 }
 
+/* A reload (another process's change, a new family link) reads the store: while a withdrawal
+ * is in memory but not yet committed, the store still has the consent, and putting that back
+ * would permit again until the next reload. */
+static void a_reload_never_undoes_a_withdrawal_before_its_commit(void **state)
+{
+    struct fx *f = *state;
+    struct town *t = the_town;
+    const char *r[] = {t->clinic};
+    publish(f, t, CARE_CATS, r, 1, NULL);
+    struct consent_write g = grant_w(f, t, CONSENT_TO_ORGANISATION, t->clinic, CARE_CATS, 1);
+    struct err e = {0};
+    assert_int_equal(consent_write_run(&g, &e), 0);
+    assert_true(decide_org(t, t->clinic, CONSENT_CAT_VITALS));
+    /* what withdraw_fn does inside the write, before the commit */
+    consent__write_begin(t->ix, t->citizen);
+    assert_int_equal(consent_index_remove_consent(t->ix, t->citizen, g.id), 0);
+    assert_false(decide_org(t, t->clinic, CONSENT_CAT_VITALS));
+    assert_int_equal(consent_index_reload_subject(t->ix, f->s, t->citizen, &e),
+                     CONSENT_RELOAD_DEFERRED);
+    assert_false(decide_org(t, t->clinic, CONSENT_CAT_VITALS));
+    /* a new family link makes the poll reload the citizen: deferred too, and the poll keeps
+     * its position so that it reads them again next time */
+    char niece[IDS_LEN + 1];
+    add_person(f->s, niece, "1999-09-09");
+    add_link(f->s, t->citizen, niece, "see_alerts", clock_now_ms());
+    struct consent_index_stats before, after;
+    consent_index_stats(t->ix, &before);
+    assert_true(consent_index_poll(t->ix, f->s, &e) >= 0);
+    consent_index_stats(t->ix, &after);
+    assert_false(decide_org(t, t->clinic, CONSENT_CAT_VITALS));
+    assert_int_equal(after.change_seq, before.change_seq);
+    /* the write ends (here: its commit failed, so the store's consent is the truth again) */
+    consent__write_end(t->ix, t->citizen);
+    assert_int_equal(consent_index_reload_subject(t->ix, f->s, t->citizen, &e), 0);
+    assert_true(decide_org(t, t->clinic, CONSENT_CAT_VITALS));
+}
+
 /* ---- the race: a reader in a loop against a withdrawal ---- */
 
 struct race {
@@ -916,6 +953,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reload_gives_the_same_decisions, setup, teardown),
         cmocka_unit_test_setup_teardown(another_process_catches_up_by_polling, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failed_commit_is_undone_in_memory, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_reload_never_undoes_a_withdrawal_before_its_commit, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(no_read_is_permitted_after_the_withdrawal_returns, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(break_glass_tells_the_citizen, setup, teardown),
