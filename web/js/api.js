@@ -1,0 +1,58 @@
+// api.js - every call to cityos: same origin only (the CSP allows nothing else), the bearer
+// token from auth.js, JSON in and out, problem+json and OperationOutcome errors turned into
+// one ApiError with a readable message.
+import { accessToken, expireSession } from './auth.js';
+
+export class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+function messageOf(status, body) {
+  if (body && typeof body === 'object') {
+    if (body.detail) return body.detail; // problem+json
+    if (body.title) return body.title;
+    if (Array.isArray(body.issue) && body.issue.length) {
+      const i = body.issue[0];
+      return i.diagnostics || i.details?.text || i.code; // OperationOutcome
+    }
+    if (body.error) return body.error_description || body.error; // OAuth
+  }
+  return `HTTP ${status}`;
+}
+
+// api('/api/v1/me/consents', {method: 'POST', body: {...}}) -> the parsed JSON (or null).
+export async function api(path, { method = 'GET', body, auth = true } = {}) {
+  const headers = { Accept: 'application/json, application/fhir+json, application/problem+json' };
+  if (auth) {
+    const token = accessToken();
+    if (!token) {
+      expireSession();
+      throw new ApiError(401, 'not signed in');
+    }
+    headers.Authorization = `Bearer ${token}`;
+  }
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'omit', // the bearer token is the credential; the sign-in cookie is not sent
+    cache: 'no-store',
+  });
+  const text = await res.text();
+  let parsed = null;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  if (res.status === 401 && auth) expireSession();
+  if (!res.ok) throw new ApiError(res.status, messageOf(res.status, parsed), parsed);
+  return parsed;
+}
