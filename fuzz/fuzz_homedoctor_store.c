@@ -1,7 +1,9 @@
 /* fuzz_homedoctor_store.c - what the home doctor service reads back from the FHIR store
  * (src/services/homedoctor/service.h): any JSON as an Observation turned into a reading, and as
- * a Communication turned into an inbox item. A reading that is used must pass the library's
- * check; an inbox item always has its kind, id, rule and both texts. */
+ * a Communication turned into an inbox item, and as a check-up item absorbed into the Hisayama
+ * inputs. A reading that is used must pass the library's check; an inbox item always has its
+ * kind, id, rule and both texts; an absorbed item is known with its Observation id and a value
+ * the score accepts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         json_decref(it);
     }
+    struct homedoctor_hisayama_input in;
+    memset(&in, 0, sizeof in);
+    rc = homedoctor_checkup_absorb(j, a, &in);
+    if (rc != 0 && rc != 1 && rc != ERR_NOMEM)
+        abort();
+    const struct homedoctor_measure *m[] = {&in.office_sbp, &in.hdl, &in.ldl};
+    const struct homedoctor_flag *fl[] = {&in.diabetes, &in.proteinuria, &in.smoking,
+                                          &in.regular_exercise};
+    int known = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (m[i]->known && (known = 1, m[i]->obs_id == NULL || !(m[i]->value > 0)))
+            abort();
+    for (size_t i = 0; i < 4; i++)
+        if (fl[i]->known && (known = 1, fl[i]->obs_id == NULL))
+            abort();
+    if ((rc == 1) != known)
+        abort();
     arena_free(a);
     json_decref(j);
     return 0;

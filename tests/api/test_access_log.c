@@ -26,7 +26,7 @@
 #define STAFF_REDIRECT "http://127.0.0.1:8765/staff"
 #define STAFF_SCOPE    "openid fhirUser user/*.rs"
 #define SEEDED         7 /* entries seed_audit.c wrote for 太郎 */
-#define DEMO_ENTRIES   2 /* before them: his opt-ins to homedoctor and cardio (`cityos demo`) */
+#define DEMO_ENTRIES   5 /* before them: his 5 grants for homedoctor and cardio (`cityos demo`) */
 
 struct fixture {
     char *dir;

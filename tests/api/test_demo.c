@@ -207,10 +207,30 @@ static char *joined(const json_t *arr)
     return out;
 }
 
+/* The other recipient of a purpose than those given (NULL: none), into out. */
+static void other_recipient(json_t *recipients, const char *a, const char *b, char out[64])
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(recipients); i++) {
+        const char *r = json_string_value(json_array_get(recipients, i));
+        if ((a == NULL || strcmp(r, a) != 0) && (b == NULL || strcmp(r, b) != 0))
+            snprintf(out, 64, "%s", r);
+    }
+}
+
+static int has_recipient(json_t *recipients, const char *id)
+{
+    for (size_t i = 0; i < json_array_size(recipients); i++)
+        if (strcmp(json_string_value(json_array_get(recipients, i)), id) == 0)
+            return 1;
+    return 0;
+}
+
 /* The published purposes as the public list shows them: homedoctor and cardio at version 1,
- * one version each (history), with their texts, categories and recipients. Returns the
- * current list (caller decrefs). */
-static json_t *check_purposes(struct server *s, char clinic[64], char hospital[64])
+ * one version each (history), with their texts, categories and recipients (the AI home doctor's
+ * client, service, in both). Returns the current list (caller decrefs). */
+static json_t *check_purposes(struct server *s, const char *service, char clinic[64],
+                              char hospital[64])
 {
     struct resp r = api(s, "GET", "/api/v1/purposes?history=true", NULL, NULL, 0);
     assert_status(&r, 200);
@@ -231,16 +251,18 @@ static json_t *check_purposes(struct server *s, char clinic[64], char hospital[6
     assert_non_null(strstr(ex_en, "Minato Family Clinic")); /* with whom */
     assert_non_null(strstr(ex_en, "1825 days"));            /* how long */
     assert_non_null(strstr(ex_en, "withdraw"));             /* how to stop */
+    assert_non_null(strstr(ex_en, "AI home doctor"));       /* who else, and what it does */
     assert_non_null(strstr(json_str(json_object_get(hd, "explanation"), "ja"), "撤回"));
     char *cats = joined(json_object_get(hd, "categories"));
-    assert_string_equal(cats, "vitals");
+    assert_string_equal(cats, "vitals,alerts");
     free(cats);
     assert_string_equal(json_str(hd, "legal_basis"), "consent");
     assert_int_equal(json_integer_value(json_object_get(hd, "retention_days")), 1825);
     assert_int_equal(strlen(json_str(hd, "explanation_hash")), 64);
     json_t *hr = json_object_get(hd, "recipients");
-    assert_int_equal(json_array_size(hr), 1);
-    snprintf(clinic, 64, "%s", json_string_value(json_array_get(hr, 0)));
+    assert_int_equal(json_array_size(hr), 2);
+    assert_true(has_recipient(hr, service));
+    other_recipient(hr, service, NULL, clinic);
 
     json_t *cv = purpose_in(list, "cardio");
     assert_int_equal(json_integer_value(json_object_get(cv, "version")), 1);
@@ -249,28 +271,30 @@ static json_t *check_purposes(struct server *s, char clinic[64], char hospital[6
                         "Cardiovascular disease prevention");
     assert_non_null(strstr(json_str(json_object_get(cv, "explanation"), "en"), "3650 days"));
     cats = joined(json_object_get(cv, "categories"));
-    assert_string_equal(cats, "vitals,checkups,lab_results");
+    assert_string_equal(cats, "vitals,checkups,lab_results,contact,alerts");
     free(cats);
     assert_string_equal(json_str(cv, "legal_basis"), "consent");
     json_t *cr = json_object_get(cv, "recipients");
-    assert_int_equal(json_array_size(cr), 2);
-    /* the clinic of homedoctor and one more: the hospital */
-    const char *a = json_string_value(json_array_get(cr, 0)),
-               *b = json_string_value(json_array_get(cr, 1));
-    assert_true(strcmp(a, clinic) == 0 || strcmp(b, clinic) == 0);
-    snprintf(hospital, 64, "%s", strcmp(a, clinic) == 0 ? b : a);
+    assert_int_equal(json_array_size(cr), 3);
+    /* the clinic and the service of homedoctor and one more: the hospital */
+    assert_true(has_recipient(cr, clinic));
+    assert_true(has_recipient(cr, service));
+    other_recipient(cr, clinic, service, hospital);
     assert_string_not_equal(hospital, clinic);
+    assert_true(hospital[0] != '\0');
     return list;
 }
 
-/* 太郎's consent for code in his list (borrowed), checked against the purpose p. */
-static json_t *check_consent(json_t *consents, const char *taro, json_t *p)
+/* 太郎's consent for code to the purpose's recipients in his list (borrowed), checked against
+ * the purpose p: the categories want, read. */
+static json_t *check_consent(json_t *consents, const char *taro, json_t *p, const char *want_cats)
 {
     const char *code = json_str(p, "code");
     json_t *found = NULL;
     for (size_t i = 0; i < json_array_size(consents); i++) {
         json_t *c = json_array_get(consents, i);
-        if (strcmp(json_str(json_object_get(c, "purpose"), "code"), code) == 0) {
+        if (strcmp(json_str(json_object_get(c, "purpose"), "code"), code) == 0 &&
+            strcmp(json_str(json_object_get(c, "recipient"), "kind"), "purpose") == 0) {
             assert_null(found);
             found = c;
         }
@@ -281,11 +305,9 @@ static json_t *check_consent(json_t *consents, const char *taro, json_t *p)
     assert_string_equal(json_str(json_object_get(found, "recipient"), "kind"), "purpose");
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(found, "purpose"), "version")), 1);
-    char *want = joined(json_object_get(p, "categories"));
     char *got = joined(json_object_get(found, "categories"));
-    assert_string_equal(got, want);
+    assert_string_equal(got, want_cats);
     free(got);
-    free(want);
     char *actions = joined(json_object_get(found, "actions"));
     assert_string_equal(actions, "read");
     free(actions);
@@ -352,8 +374,9 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     char *out = run_demo(dir, 20, 3, &st);
     assert_int_equal(st, 0);
     assert_non_null(strstr(out, "seeded the S1 consents: purposes homedoctor v1, cardio v1; "
-                                "会津 太郎 opted in to homedoctor, cardio"));
+                                "会津 太郎 granted 5 consents"));
     char *app = value_of(out, "city portal", "client_id="); /* it manages consents */
+    char *service = value_of(out, "seeded the S1 consents", "AI home doctor client_id=");
     /* a second run changes nothing and says so */
     char *again = run_demo(dir, 20, 3, &st);
     assert_int_equal(st, 0);
@@ -364,7 +387,7 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     struct server_config cfg = {.data_dir = dir};
     struct server *s = server_start_with(&cfg);
     char clinic[64], hospital[64];
-    json_t *purposes = check_purposes(s, clinic, hospital);
+    json_t *purposes = check_purposes(s, service, clinic, hospital);
     json_t *hd = purpose_in(purposes, "homedoctor"), *cv = purpose_in(purposes, "cardio");
 
     char *token = sign_in(s, app, TARO_EMAIL, TARO_PASS);
@@ -373,10 +396,11 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     char taro[64];
     snprintf(taro, sizeof taro, "%s", json_str(r.json, "subject"));
     json_t *consents = json_object_get(r.json, "consents");
-    assert_int_equal(json_array_size(consents), 2);
-    char *hd_id = strdup(json_str(check_consent(consents, taro, hd), "id"));
-    char *cv_id = strdup(json_str(check_consent(consents, taro, cv), "id"));
-    for (size_t i = 0; i < 2; i++)
+    assert_int_equal(json_array_size(consents), 5); /* and three for the service (client) */
+    char *hd_id = strdup(json_str(check_consent(consents, taro, hd, "vitals"), "id"));
+    char *cv_id =
+        strdup(json_str(check_consent(consents, taro, cv, "vitals,checkups,lab_results"), "id"));
+    for (size_t i = 0; i < 5; i++)
         assert_string_equal(json_str(json_array_get(consents, i), "status"), "active");
     resp_free(&r);
 
@@ -401,12 +425,12 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     assert_non_null(strstr(third, "nothing seeded\n"));
     assert_null(strstr(third, "seeded the S1 consents"));
     server_restart(s);
-    json_decref(check_purposes(s, clinic, hospital));
+    json_decref(check_purposes(s, service, clinic, hospital));
     r = get_with(s, "/api/v1/me/consents", token);
     assert_status(&r, 200);
     consents = json_object_get(r.json, "consents");
-    assert_int_equal(json_array_size(consents), 2);
-    for (size_t i = 0; i < 2; i++) {
+    assert_int_equal(json_array_size(consents), 5);
+    for (size_t i = 0; i < 5; i++) {
         json_t *c = json_array_get(consents, i);
         assert_string_equal(json_str(c, "status"),
                             strcmp(json_str(c, "id"), hd_id) == 0 ? "withdrawn" : "active");
@@ -424,6 +448,7 @@ static void seeds_the_s1_purposes_and_taros_consents_once(void **state)
     free(token);
     free(again);
     free(app);
+    free(service);
     free(out);
     remove_tree(root);
     free(dir);

@@ -27,11 +27,13 @@
 #include "identity/client.h"
 #include "identity/principal.h"
 #include "identity/scope.h"
-#include "services/homedoctor/service.h"
+#include "services/homedoctor/service_internal.h"
 
-/* What the service's client may do (SMART v2 system scopes): search blood pressures, create
- * and search its findings. Consent still decides per citizen. */
-#define SERVICE_SCOPE "system/Observation.s system/RiskAssessment.cs system/Communication.cs"
+/* What the service's client may do (SMART v2 system scopes): search blood pressures and
+ * check-ups, read a Patient (age and sex for the Hisayama score), create and search its
+ * findings. Consent still decides per citizen. */
+#define SERVICE_SCOPE                                                                              \
+    "system/Observation.s system/Patient.r system/RiskAssessment.cs system/Communication.cs"
 
 static struct {
     char client_id[IDS_LEN + 1];
@@ -71,7 +73,7 @@ const char *homedoctor_service_client_id(void)
     return svc.client_id;
 }
 
-static void service_principal(struct id_principal *p)
+void hd_service_principal(struct id_principal *p)
 {
     memset(p, 0, sizeof *p);
     p->kind = ID_PRINCIPAL_CLIENT;
@@ -82,9 +84,8 @@ static void service_principal(struct id_principal *p)
 
 /* ---- the audit entries of a decision without a data change ---- */
 
-static int record_decision(struct store *s, const struct id_principal *p,
-                           const struct fhir_target *t, const char *action,
-                           const struct fhir_verdict *v, struct err *e)
+int hd_record_decision(struct store *s, const struct id_principal *p, const struct fhir_target *t,
+                       const char *action, const struct fhir_verdict *v, struct err *e)
 {
     struct audit_event ev;
     memset(&ev, 0, sizeof ev);
@@ -103,30 +104,56 @@ static int record_decision(struct store *s, const struct id_principal *p,
     return store_write(s, audit_record_fn, &ev, e);
 }
 
-/* ---- reading the history ---- */
+/* ---- reading Observations ---- */
 
-struct history {
-    struct arena *a;
-    struct homedoctor_bp_reading *r;
-    size_t n, cap;
-    size_t skipped;
-    int nomem;
+struct obs_walk {
+    hd_obs_fn fn;
+    void *ctx;
 };
 
-static int history_row(const struct store_row *row, void *ctx)
+static int obs_row(const struct store_row *row, void *ctx)
 {
-    struct history *h = ctx;
+    struct obs_walk *w = ctx;
     size_t len = 0;
     const char *body = store_row_text(row, FHIR_SQL_COL_BODY, &len);
     struct err e = {0};
     json_t *obs = body != NULL ? jsonx_parse(body, len, &e) : NULL;
-    if (obs == NULL) {
-        h->skipped++;
+    if (obs == NULL)
         return 0;
-    }
+    int stop = w->fn(obs, w->ctx);
+    json_decref(obs);
+    return stop;
+}
+
+int hd_search_observations(struct store *s, struct arena *a, const char *q, int64_t now_ms,
+                           hd_obs_fn fn, void *ctx, struct err *e)
+{
+    struct fhir_search_pair *pairs = NULL;
+    size_t npairs = 0;
+    struct fhir_search *srch = arena_zalloc(a, sizeof *srch);
+    struct fhir_sql sql;
+    if (q == NULL || srch == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    int rc = fhir_search_pairs_parse(q, strlen(q), a, &pairs, &npairs, e);
+    static const struct fhir_search_defs defs = {fhir_defs_search_params, fhir_defs_search_param,
+                                                 NULL};
+    struct fhir_search_opts opt = {.defs = &defs, .strict = 1, .now_ms = now_ms};
+    if (rc == 0)
+        rc = fhir_search_parse("Observation", pairs, npairs, &opt, a, srch, e);
+    if (rc == 0)
+        rc = fhir_search_sql_page(srch, a, &sql, e);
+    struct obs_walk w = {fn, ctx};
+    if (rc == 0)
+        rc = store_query(s, sql.sql, sql.params, sql.nparams, obs_row, &w, e);
+    return rc;
+}
+
+static int history_obs(const json_t *obs, void *ctx)
+{
+    struct hd_history *h = ctx;
+    struct err e = {0};
     struct homedoctor_bp_reading r;
     int rc = homedoctor_reading_from_observation(obs, h->a, &r, &e);
-    json_decref(obs);
     if (rc < 0) {
         h->nomem = 1;
         return 1;
@@ -145,10 +172,8 @@ static int history_row(const struct store_row *row, void *ctx)
     return h->n >= HOMEDOCTOR_HISTORY_MAX;
 }
 
-/* The citizen's blood-pressure Observations of the last HOMEDOCTOR_HISTORY_DAYS (+1) days up
- * to now_ms, newest first, through the FHIR search's own SQL. */
-static int read_history(struct store *s, const char *subject, int64_t now_ms, struct history *h,
-                        struct err *e)
+int hd_read_history(struct store *s, const char *subject, int64_t now_ms, struct hd_history *h,
+                    struct err *e)
 {
     char from[40];
     clock_format_ms(now_ms - (HOMEDOCTOR_HISTORY_DAYS + 1) * HOMEDOCTOR_DAY_MS, from, sizeof from);
@@ -156,22 +181,7 @@ static int read_history(struct store *s, const char *subject, int64_t now_ms, st
                                  "subject=Patient/%s&code=http://loinc.org%%7C%s&date=ge%s"
                                  "&_sort=-date&_count=%d",
                                  subject, HOMEDOCTOR_LOINC_BP, from, HOMEDOCTOR_HISTORY_MAX);
-    struct fhir_search_pair *pairs = NULL;
-    size_t npairs = 0;
-    struct fhir_search *srch = arena_zalloc(h->a, sizeof *srch);
-    struct fhir_sql sql;
-    if (q == NULL || srch == NULL)
-        return err_set(e, ERR_NOMEM, "out of memory");
-    int rc = fhir_search_pairs_parse(q, strlen(q), h->a, &pairs, &npairs, e);
-    static const struct fhir_search_defs defs = {fhir_defs_search_params, fhir_defs_search_param,
-                                                 NULL};
-    struct fhir_search_opts opt = {.defs = &defs, .strict = 1, .now_ms = now_ms};
-    if (rc == 0)
-        rc = fhir_search_parse("Observation", pairs, npairs, &opt, h->a, srch, e);
-    if (rc == 0)
-        rc = fhir_search_sql_page(srch, h->a, &sql, e);
-    if (rc == 0)
-        rc = store_query(s, sql.sql, sql.params, sql.nparams, history_row, h, e);
+    int rc = hd_search_observations(s, h->a, q, now_ms, history_obs, h, e);
     if (rc == 0 && h->nomem)
         rc = err_set(e, ERR_NOMEM, "out of memory");
     return rc;
@@ -238,12 +248,20 @@ static int write_finding(struct store *s, struct arena *a, const struct id_princ
 /* The Communication of an alert or nudge: the library's rendering, plus what it is about (the
  * RiskAssessment it comes from first, then the readings used) and the advice its triggers call
  * for (payload, after the finding's two texts: ja then en for each). */
-static json_t *alert_resource(const struct homedoctor_finding *f, const char *subject,
-                              const char *ra_id, struct err *e)
+static json_t *alert_resource(struct store *s, struct arena *a, const struct homedoctor_finding *f,
+                              const char *subject, const char *ra_id, int64_t run_ms, struct err *e)
 {
     json_t *c = homedoctor_fhir_communication(f, subject, NULL, e);
     if (c == NULL)
         return NULL;
+    /* who it goes to: the citizen, and whoever else may read the citizen's alerts now */
+    json_t *to = hd_recipients(s, a, subject, run_ms, e);
+    if (to == NULL || json_object_set_new(c, "recipient", to) != 0) {
+        json_decref(c);
+        if (to != NULL)
+            err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
     int bad = 0;
     char ref[FHIR_ID_MAX + 32];
     snprintf(ref, sizeof ref, "RiskAssessment/%s", ra_id);
@@ -270,36 +288,36 @@ static json_t *alert_resource(const struct homedoctor_finding *f, const char *su
     return c;
 }
 
-struct outcome {
-    int assessments, alerts; /* created now */
-};
-
-static int publish(struct store *s, struct arena *a, const struct id_principal *p,
-                   const struct fhir_verdict *v, const struct fhir_verdict *cv, const char *subject,
-                   const struct homedoctor_finding *f, int64_t run_ms, struct outcome *o,
-                   struct err *e)
+int hd_publish_finding(struct store *s, struct arena *a, const struct id_principal *p,
+                       const struct hd_publish *how, const char *subject,
+                       const struct homedoctor_finding *f, int64_t run_ms, struct hd_outcome *o,
+                       struct err *e)
 {
     char key[65], ra_id[FHIR_ID_MAX + 1];
     int created = 0;
-    if (homedoctor_service_finding_key(f, "RiskAssessment", subject, key, e) != 0)
+    if (homedoctor_service_finding_key_scoped(f, "RiskAssessment", subject, how->ra_scope, key,
+                                              e) != 0)
         return e->code;
     json_t *ra = homedoctor_fhir_risk_assessment(f, subject, e);
     if (ra == NULL)
         return e->code;
-    int rc = write_finding(s, a, p, v, "RiskAssessment", subject, ra, key, ra_id, &created, e);
+    int rc = write_finding(s, a, p, how->ra_verdict, "RiskAssessment", subject, ra, key, ra_id,
+                           &created, e);
     json_decref(ra);
     if (rc != 0)
         return rc;
     o->assessments += created;
     if (f->severity < HOMEDOCTOR_NOTICE || run_ms - f->evaluated_ms > HOMEDOCTOR_ALERT_FRESH_MS)
         return 0;
-    if (homedoctor_service_finding_key(f, "Communication", subject, key, e) != 0)
+    if (homedoctor_service_finding_key_scoped(f, "Communication", subject, how->comm_scope, key,
+                                              e) != 0)
         return e->code;
-    json_t *c = alert_resource(f, subject, ra_id, e);
+    json_t *c = alert_resource(s, a, f, subject, ra_id, run_ms, e);
     if (c == NULL)
         return e->code;
     char c_id[FHIR_ID_MAX + 1];
-    rc = write_finding(s, a, p, cv, "Communication", subject, c, key, c_id, &created, e);
+    rc = write_finding(s, a, p, how->comm_verdict, "Communication", subject, c, key, c_id, &created,
+                       e);
     json_decref(c);
     if (rc == 0)
         o->alerts += created;
@@ -313,7 +331,7 @@ static int evaluate(struct store *s, struct arena *a, const struct event *ev, in
 {
     const char *subject = ev->subject;
     struct id_principal p;
-    service_principal(&p);
+    hd_service_principal(&p);
     /* may the service write findings, and read the readings, for this citizen? */
     struct fhir_target wt = {.rtype = "RiskAssessment", .subject = subject, .category = "alerts"};
     struct fhir_target ct = {.rtype = "Communication", .subject = subject, .category = "alerts"};
@@ -327,7 +345,7 @@ static int evaluate(struct store *s, struct arena *a, const struct event *ev, in
         /* nothing is read or written; the (first) refusal goes on the citizen's trail */
         const struct fhir_target *t = !wv.permit ? &wt : !cv.permit ? &ct : &rt;
         const struct fhir_verdict *v = !wv.permit ? &wv : !cv.permit ? &cv : &rv;
-        int rc = record_decision(s, &p, t, t == &rt ? "search" : "create", v, e);
+        int rc = hd_record_decision(s, &p, t, t == &rt ? "search" : "create", v, e);
         *result = EV_REFUSED;
         if (rc == 0)
             log_info("homedoctor: %s of %s refused (%s): nothing evaluated",
@@ -336,11 +354,11 @@ static int evaluate(struct store *s, struct arena *a, const struct event *ev, in
         return rc;
     }
     /* the read is on the trail before its data is used */
-    int rc = record_decision(s, &p, &rt, "search", &rv, e);
+    int rc = hd_record_decision(s, &p, &rt, "search", &rv, e);
     if (rc != 0)
         return rc;
-    struct history h = {.a = a};
-    if ((rc = read_history(s, subject, now_ms, &h, e)) != 0)
+    struct hd_history h = {.a = a};
+    if ((rc = hd_read_history(s, subject, now_ms, &h, e)) != 0)
         return rc;
     struct homedoctor_finding *found[2] = {NULL, NULL};
     struct homedoctor_bp_result bp;
@@ -355,12 +373,16 @@ static int evaluate(struct store *s, struct arena *a, const struct event *ev, in
         *result = EV_FAILED;
         return 0;
     }
-    struct outcome o = {0};
+    struct hd_outcome o = {0};
     int64_t run_ms = clock_now_ms();
+    struct hd_publish how = {.ra_verdict = &wv, .comm_verdict = &cv};
     for (size_t i = 0; i < 2; i++)
         if (found[i] != NULL &&
-            (rc = publish(s, a, &p, &wv, &cv, subject, found[i], run_ms, &o, e)) != 0)
+            (rc = hd_publish_finding(s, a, &p, &how, subject, found[i], run_ms, &o, e)) != 0)
             return rc;
+    /* rule 4, under the citizen's cardio consent (nothing when it does not permit) */
+    if ((rc = hd_cardio_evaluate(s, a, &p, subject, now_ms, &h, &bp, &o, e)) != 0)
+        return rc;
     atomic_fetch_add(&written_ra, (uint64_t)o.assessments);
     atomic_fetch_add(&written_comm, (uint64_t)o.alerts);
     *result = EV_EVALUATED;
@@ -412,9 +434,9 @@ static int found_client(const struct store_row *row, void *ctx)
     return 1;
 }
 
-static int ensure_client(struct store *s, struct err *e)
+int homedoctor_service_client_ensure(struct store *s, char id[IDS_LEN + 1], struct err *e)
 {
-    char id[IDS_LEN + 1] = "";
+    id[0] = '\0';
     struct store_value v[] = {STORE_TEXT_V(HOMEDOCTOR_CLIENT_NAME)};
     int rc = store_query(s, "SELECT id FROM oauth_client WHERE name = ? ORDER BY created_ms, id", v,
                          1, found_client, id, e);
@@ -431,8 +453,16 @@ static int ensure_client(struct store *s, struct err *e)
         if (rc != 0)
             return rc;
     }
-    memcpy(svc.client_id, id, sizeof id);
     return 0;
+}
+
+static int ensure_client(struct store *s, struct err *e)
+{
+    char id[IDS_LEN + 1];
+    int rc = homedoctor_service_client_ensure(s, id, e);
+    if (rc == 0)
+        memcpy(svc.client_id, id, sizeof id);
+    return rc;
 }
 
 int homedoctor_service_register(struct store *s, const struct config *cfg, struct err *e)
@@ -453,6 +483,8 @@ int homedoctor_service_register(struct store *s, const struct config *cfg, struc
         rc = event_handler_register(EVENT_READING_STORED, HOMEDOCTOR_CONSUMER, on_reading, s);
     if (rc == 0 && http_metrics_add(metrics_render, NULL) != 0)
         rc = err_set(e, ERR_NOMEM, "homedoctor: cannot add the metrics");
+    if (rc == 0)
+        rc = hd_scan_start(s, e); /* rule 3: the missing-readings scan */
     if (rc != 0)
         return rc == ERR_INVALID && e->msg[0] == '\0'
                    ? err_set(e, rc, "homedoctor: cannot register the consumer")

@@ -57,6 +57,15 @@ static double component_mmhg(const json_t *obs, const char *loinc)
     return NAN;
 }
 
+int homedoctor_is_checkup(const json_t *obs)
+{
+    const json_t *cats = json_object_get(obs, "category");
+    for (size_t i = 0; i < json_array_size(cats) && i < 16; i++)
+        if (has_coding(json_array_get(cats, i), "urn:cityos:record-category", "checkup"))
+            return 1;
+    return 0;
+}
+
 int homedoctor_reading_from_observation(const json_t *obs, struct arena *a,
                                         struct homedoctor_bp_reading *out, struct err *e)
 {
@@ -70,6 +79,8 @@ int homedoctor_reading_from_observation(const json_t *obs, struct arena *a,
         return skip(e, "status is not final, amended or corrected");
     if (!has_coding(json_object_get(obs, "code"), SYS_LOINC, HOMEDOCTOR_LOINC_BP))
         return skip(e, "not a blood-pressure panel (LOINC 85354-9)");
+    if (homedoctor_is_checkup(obs))
+        return skip(e, "a check-up's (office) blood pressure, not a home reading");
     const char *id = json_string_value(json_object_get(obs, "id"));
     if (id == NULL || id[0] == '\0')
         return skip(e, "no id");
@@ -107,6 +118,13 @@ static void put(crypto_hash_sha256_state *st, const char *s)
 int homedoctor_service_finding_key(const struct homedoctor_finding *f, const char *rtype,
                                    const char *subject, char out[65], struct err *e)
 {
+    return homedoctor_service_finding_key_scoped(f, rtype, subject, NULL, out, e);
+}
+
+int homedoctor_service_finding_key_scoped(const struct homedoctor_finding *f, const char *rtype,
+                                          const char *subject, const char *scope, char out[65],
+                                          struct err *e)
+{
     out[0] = '\0';
     if (f == NULL || rtype == NULL || subject == NULL || f->rule_id == NULL || f->outcome == NULL)
         return err_set(e, ERR_INVALID, "finding key: a field is missing");
@@ -121,7 +139,14 @@ int homedoctor_service_finding_key(const struct homedoctor_finding *f, const cha
     put(&st, f->outcome);
     put(&st, subject);
     char num[32];
-    if (comm) {
+    if (scope != NULL) {
+        if (scope[0] == '\0')
+            return err_set(e, ERR_INVALID, "finding key: an empty scope");
+        put(&st, scope);
+        for (size_t i = 0; !comm && i < f->n_basis; i++)
+            if (f->basis[i] != NULL)
+                put(&st, f->basis[i]);
+    } else if (comm) {
         snprintf(num, sizeof num, "day:%" PRId64, homedoctor_local_day(f->evaluated_ms));
         put(&st, num);
     } else {
@@ -134,6 +159,120 @@ int homedoctor_service_finding_key(const struct homedoctor_finding *f, const cha
     unsigned char h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_final(&st, h);
     sodium_bin2hex(out, 65, h, sizeof h);
+    return 0;
+}
+
+/* ---- what an Observation tells the Hisayama score ---- */
+
+/* The valueQuantity of obs in unit (UCUM code), or NAN. */
+static double quantity(const json_t *obs, const char *unit)
+{
+    const json_t *q = json_object_get(obs, "valueQuantity");
+    const char *code = json_string_value(json_object_get(q, "code"));
+    const json_t *v = json_object_get(q, "value");
+    if (code == NULL || strcmp(code, unit) != 0 || !json_is_number(v))
+        return NAN;
+    return json_number_value(v);
+}
+
+static int value_is(const json_t *obs, const char *system, const char *code)
+{
+    return has_coding(json_object_get(obs, "valueCodeableConcept"), system, code);
+}
+
+static int set_measure(struct homedoctor_measure *m, double v, const char *id, struct arena *a)
+{
+    if (m->known || isnan(v))
+        return 0;
+    if ((m->obs_id = arena_strdup(a, id)) == NULL)
+        return ERR_NOMEM;
+    m->known = true;
+    m->value = v;
+    return 1;
+}
+
+static int set_flag(struct homedoctor_flag *f, int known, bool yes, const char *id, struct arena *a)
+{
+    if (f->known || !known)
+        return 0;
+    if ((f->obs_id = arena_strdup(a, id)) == NULL)
+        return ERR_NOMEM;
+    f->known = true;
+    f->yes = yes;
+    return 1;
+}
+
+int homedoctor_checkup_absorb(const json_t *obs, struct arena *a,
+                              struct homedoctor_hisayama_input *in)
+{
+    const char *rt = json_string_value(json_object_get(obs, "resourceType"));
+    const char *id = json_string_value(json_object_get(obs, "id"));
+    const char *status = json_string_value(json_object_get(obs, "status"));
+    if (rt == NULL || strcmp(rt, "Observation") != 0 || id == NULL || id[0] == '\0' ||
+        status == NULL ||
+        (strcmp(status, "final") != 0 && strcmp(status, "amended") != 0 &&
+         strcmp(status, "corrected") != 0))
+        return 0;
+    const json_t *code = json_object_get(obs, "code");
+#define IS(loinc) has_coding(code, SYS_LOINC, loinc)
+    if (IS(HOMEDOCTOR_LOINC_BP)) {
+        if (!homedoctor_is_checkup(obs))
+            return 0; /* a home reading: the 7-day mean comes from rule 1 */
+        double sbp = component_mmhg(obs, "8480-6");
+        return isnan(sbp) || sbp < 40 || sbp > 300 ? 0 : set_measure(&in->office_sbp, sbp, id, a);
+    }
+    if (IS("2085-9")) {
+        double v = quantity(obs, "mg/dL");
+        return v >= 5 && v <= 500 ? set_measure(&in->hdl, v, id, a) : 0;
+    }
+    if (IS("2089-1")) {
+        double v = quantity(obs, "mg/dL");
+        return v >= 5 && v <= 1000 ? set_measure(&in->ldl, v, id, a) : 0;
+    }
+    if (IS("20454-5")) {
+        static const char *const neg[] = {"167273002", "167274008"}; /* negative, trace */
+        static const char *const pos[] = {"167275009", "167276005", "167277001", "167278006"};
+        for (size_t i = 0; i < 2; i++)
+            if (value_is(obs, SYS_SNOMED, neg[i]))
+                return set_flag(&in->proteinuria, 1, false, id, a);
+        for (size_t i = 0; i < 4; i++)
+            if (value_is(obs, SYS_SNOMED, pos[i]))
+                return set_flag(&in->proteinuria, 1, true, id, a);
+        return 0;
+    }
+    if (IS("4548-4") || IS("1558-6")) {
+        int a1c = IS("4548-4");
+        double v = quantity(obs, a1c ? "%" : "mg/dL");
+        if (isnan(v) || v <= 0)
+            return 0;
+        bool yes = a1c ? v >= 6.5 : v >= 126;
+        if (in->diabetes.known && !in->diabetes.yes && yes) {
+            /* either value at the diabetic level decides: a high one replaces a normal one */
+            if ((in->diabetes.obs_id = arena_strdup(a, id)) == NULL)
+                return ERR_NOMEM;
+            in->diabetes.yes = true;
+            return 1;
+        }
+        return set_flag(&in->diabetes, 1, yes, id, a);
+    }
+    if (IS("72166-2")) {
+        /* current every day, current some day, smoker (current status unknown: not counted),
+         * cigarette smoker / former, never */
+        static const char *const current[] = {"449868002", "428041000124106", "65568007"};
+        static const char *const not_now[] = {"8517006", "266919005"};
+        for (size_t i = 0; i < 3; i++)
+            if (value_is(obs, SYS_SNOMED, current[i]))
+                return set_flag(&in->smoking, 1, true, id, a);
+        for (size_t i = 0; i < 2; i++)
+            if (value_is(obs, SYS_SNOMED, not_now[i]))
+                return set_flag(&in->smoking, 1, false, id, a);
+        return 0;
+    }
+    if (IS("89574-8")) {
+        double v = quantity(obs, "d/wk");
+        return v >= 0 && v <= 7 ? set_flag(&in->regular_exercise, 1, v >= 2, id, a) : 0;
+    }
+#undef IS
     return 0;
 }
 

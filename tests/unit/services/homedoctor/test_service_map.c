@@ -214,6 +214,181 @@ static void the_key_of_a_finding(void **state)
     arena_free(a);
 }
 
+/* A check-up's blood pressure (imported: category checkup) is an office reading, never a home
+ * one; the Hisayama input takes its systolic. */
+static json_t *checkup_bp(void)
+{
+    json_t *o = parse(WRIST_OBS);
+    json_object_del(o, "bodySite");
+    json_object_set_new(o, "category",
+                        parse("[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/"
+                              "observation-category\",\"code\":\"vital-signs\"},{\"system\":"
+                              "\"urn:cityos:record-category\",\"code\":\"checkup\"}]}]"));
+    return o;
+}
+
+static void a_checkup_blood_pressure_is_not_a_home_reading(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new(4096);
+    json_t *o = checkup_bp();
+    assert_true(homedoctor_is_checkup(o));
+    json_t *home = parse(WRIST_OBS);
+    assert_false(homedoctor_is_checkup(home));
+    struct homedoctor_bp_reading r;
+    assert_int_equal(map(o, &r, a), 0);
+    assert_int_equal(map(home, &r, a), 1);
+    struct homedoctor_hisayama_input in;
+    memset(&in, 0, sizeof in);
+    assert_int_equal(homedoctor_checkup_absorb(home, a, &in), 0); /* home: not the office SBP */
+    assert_int_equal(homedoctor_checkup_absorb(o, a, &in), 1);
+    assert_true(in.office_sbp.known);
+    assert_true(in.office_sbp.value == 142);
+    assert_string_equal(in.office_sbp.obs_id, "obs-1");
+    json_decref(o);
+    json_decref(home);
+    arena_free(a);
+}
+
+/* An Observation with one LOINC code and a value member (JSON text). */
+static json_t *item(const char *id, const char *loinc, const char *value_member,
+                    const char *value_json)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\"resourceType\":\"Observation\",\"id\":\"%s\",\"status\":\"final\",\"code\":{"
+             "\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"%s\"}]},\"subject\":{"
+             "\"reference\":\"Patient/p1\"},\"effectiveDateTime\":\"2026-06-01\",\"%s\":%s}",
+             id, loinc, value_member, value_json);
+    return parse(buf);
+}
+
+static json_t *qty(const char *id, const char *loinc, double v, const char *unit)
+{
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "{\"value\":%g,\"system\":\"http://unitsofmeasure.org\",\"code\":"
+             "\"%s\"}",
+             v, unit);
+    return item(id, loinc, "valueQuantity", buf);
+}
+
+static json_t *coded(const char *id, const char *loinc, const char *snomed)
+{
+    char buf[200];
+    snprintf(buf, sizeof buf,
+             "{\"coding\":[{\"system\":\"http://snomed.info/sct\",\"code\":\"%s\"}]}", snomed);
+    return item(id, loinc, "valueCodeableConcept", buf);
+}
+
+static int absorb(struct homedoctor_hisayama_input *in, struct arena *a, json_t *o)
+{
+    int rc = homedoctor_checkup_absorb(o, a, in);
+    json_decref(o);
+    return rc;
+}
+
+/* Every item at its boundary; newest first, so an item already known is not replaced. */
+static void what_a_checkup_tells_the_hisayama_score(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new(8192);
+    struct homedoctor_hisayama_input in;
+    memset(&in, 0, sizeof in);
+    assert_int_equal(absorb(&in, a, qty("h", "2085-9", 52, "mg/dL")), 1);
+    assert_int_equal(absorb(&in, a, qty("h-old", "2085-9", 70, "mg/dL")), 0); /* older */
+    assert_true(in.hdl.known && in.hdl.value == 52);
+    assert_string_equal(in.hdl.obs_id, "h");
+    assert_int_equal(absorb(&in, a, qty("l", "2089-1", 135, "mmol/L")), 0); /* wrong unit */
+    assert_false(in.ldl.known);
+    assert_int_equal(absorb(&in, a, qty("l", "2089-1", 135, "mg/dL")), 1);
+    /* proteinuria: 1+ and up yes; trace and negative no */
+    struct homedoctor_hisayama_input p;
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, coded("u", "20454-5", "167274008")), 1); /* trace */
+    assert_true(p.proteinuria.known && !p.proteinuria.yes);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, coded("u", "20454-5", "167275009")), 1); /* 1+ */
+    assert_true(p.proteinuria.yes);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, coded("u", "20454-5", "999")), 0); /* unknown code */
+    assert_false(p.proteinuria.known);
+    /* diabetes: HbA1c >= 6.5 or fasting glucose >= 126; either high one decides */
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, qty("a", "4548-4", 6.4, "%")), 1);
+    assert_true(p.diabetes.known && !p.diabetes.yes);
+    assert_int_equal(absorb(&p, a, qty("g", "1558-6", 126, "mg/dL")), 1);
+    assert_true(p.diabetes.yes);
+    assert_string_equal(p.diabetes.obs_id, "g");
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, qty("a", "4548-4", 6.5, "%")), 1);
+    assert_true(p.diabetes.yes);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, qty("g", "1558-6", 125, "mg/dL")), 1);
+    assert_true(p.diabetes.known && !p.diabetes.yes);
+    /* smoking: current yes; former and never no; "smoker, status unknown" not read */
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, coded("s", "72166-2", "449868002")), 1);
+    assert_true(p.smoking.yes);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, coded("s", "72166-2", "8517006")), 1);
+    assert_true(p.smoking.known && !p.smoking.yes);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, coded("s", "72166-2", "77176002")), 0);
+    assert_false(p.smoking.known);
+    /* exercise: 2 days a week or more is regular; 0..7 only */
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, qty("x", "89574-8", 1, "d/wk")), 1);
+    assert_true(p.regular_exercise.known && !p.regular_exercise.yes);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, qty("x", "89574-8", 2, "d/wk")), 1);
+    assert_true(p.regular_exercise.yes);
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, qty("x", "89574-8", 8, "d/wk")), 0);
+    /* not usable: another code, no id, a preliminary status */
+    assert_int_equal(absorb(&p, a, qty("z", "8302-2", 170, "cm")), 0);
+    json_t *noid = qty("q", "2085-9", 50, "mg/dL");
+    json_object_del(noid, "id");
+    memset(&p, 0, sizeof p);
+    assert_int_equal(absorb(&p, a, noid), 0);
+    json_t *prelim = qty("q", "2085-9", 50, "mg/dL");
+    json_object_set_new(prelim, "status", json_string("preliminary"));
+    assert_int_equal(absorb(&p, a, prelim), 0);
+    assert_false(p.hdl.known);
+    arena_free(a);
+}
+
+/* A scoped key: the scope replaces the time part (nudge: its day; Hisayama: check-up and
+ * score), so the same scope is the same key whatever the evaluation time. */
+static void a_scoped_key(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new(8192);
+    struct homedoctor_finding *f = finding_at(a, NOW_MS, 142);
+    struct homedoctor_finding *later = finding_at(a, NOW_MS + 3600000LL, 142);
+    char k1[65], k2[65];
+    struct err e = {0};
+    assert_int_equal(
+        homedoctor_service_finding_key_scoped(f, "RiskAssessment", "p1", "day:1", k1, &e), 0);
+    assert_int_equal(
+        homedoctor_service_finding_key_scoped(later, "RiskAssessment", "p1", "day:1", k2, &e), 0);
+    assert_string_equal(k1, k2);
+    assert_int_equal(
+        homedoctor_service_finding_key_scoped(f, "RiskAssessment", "p1", "day:2", k2, &e), 0);
+    assert_string_not_equal(k1, k2);
+    assert_int_equal(homedoctor_service_finding_key(f, "RiskAssessment", "p1", k2, &e), 0);
+    assert_string_not_equal(k1, k2);
+    assert_int_equal(
+        homedoctor_service_finding_key_scoped(f, "Communication", "p1", "checkup:x", k1, &e), 0);
+    assert_int_equal(
+        homedoctor_service_finding_key_scoped(later, "Communication", "p1", "checkup:x", k2, &e),
+        0);
+    assert_string_equal(k1, k2);
+    assert_int_equal(homedoctor_service_finding_key_scoped(f, "Communication", "p1", "", k2, &e),
+                     ERR_INVALID);
+    arena_free(a);
+}
+
 /* A Communication as the service stores it: the library's rendering with the identifier, the
  * assessment and readings it is about, and advice after the two texts. */
 static json_t *stored_alert(struct arena *a)
@@ -283,6 +458,9 @@ int main(void)
         cmocka_unit_test(what_is_not_a_reading_is_skipped),
         cmocka_unit_test(the_key_of_a_finding),
         cmocka_unit_test(an_alert_in_the_inbox),
+        cmocka_unit_test(a_checkup_blood_pressure_is_not_a_home_reading),
+        cmocka_unit_test(what_a_checkup_tells_the_hisayama_score),
+        cmocka_unit_test(a_scoped_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
