@@ -1,14 +1,24 @@
 /* ingest.c - the MQTT ingest benchmark's driver (bench/ingest.sh runs it; see bench/README.md):
  *
- *   ingest seed DATA_DIR DEVICES
- *       binds DEVICES wrist monitors to the demo persona 会津 太郎 (rows only, as the device API
- *       would, without broker accounts: the bench publishes through one test account)
+ *   ingest seed DATA_DIR DEVICES [SUBJECT]
+ *       binds DEVICES wrist monitors (the load) to the demo's people other than 会津 太郎, round
+ *       robin (SUBJECT "taro": all to him), and PROBES (4) wrist monitors to 会津 太郎, whose
+ *       demo consents let the home doctor read his vitals and write his alerts (rows only, as
+ *       the device API would, without broker accounts: the bench publishes through one test
+ *       account)
  *   ingest run DATA_DIR PORT USER PASSWORD DEVICES READINGS INFLIGHT
- *       one MQTT connection per device, each publishing READINGS blood-pressure readings at QoS 1
- *       (at most INFLIGHT unacknowledged per connection) on its device's topic, as fast as the
- *       broker takes them; prints when the broker acknowledged the last one and when the last
- *       one was durable in cityos' store (ingest_reading rows, read from DATA_DIR), and the
- *       sustained rate between 10% and 90% of the readings stored.
+ *       first, a probe monitor publishes 10 days of 会津 太郎's readings (2 a day, grade II home
+ *       hypertension) ending yesterday; then one MQTT connection per load device, each
+ *       publishing READINGS blood-pressure readings at QoS 1 (at most INFLIGHT unacknowledged
+ *       per connection) on its device's topic, as fast as the broker takes them; prints when
+ *       the broker acknowledged the last one and when the last one was durable in cityos' store
+ *       (ingest_reading rows, read from DATA_DIR), and the sustained rate between 10% and 90%
+ *       of the readings stored. Meanwhile the probes publish one reading of 会津 太郎 every
+ *       250 ms (times of now): the reading-to-alert latency is from its publish to the moment
+ *       the home doctor's RiskAssessment whose basis names its Observation is in the store
+ *       (polled every 10 ms), p50/p99 over the probes published while the load ran. With RATE
+ *       set (environment), the load is offered at RATE readings/s in all (open loop) instead of
+ *       as fast as acknowledged: latency is meaningful below the capacity, where no queue grows.
  *   ingest direct DATA_DIR THREADS DEVICES READINGS
  *       no broker: THREADS threads call ingest_handle() (what each MQTT connection's on_message
  *       does) on the bench devices' readings, in process: cityos' own capacity.
@@ -16,6 +26,7 @@
 #include <mosquitto.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,19 +55,34 @@ static int read_text(const struct store_row *r, void *ctx)
     return 1;
 }
 
+#define PROBES     4
+#define PEOPLE_MAX 64
+
 struct seed {
-    const char *subject;
+    const char *subject; /* 会津 太郎 */
+    char people[PEOPLE_MAX][64];
+    int npeople; /* the load's citizens */
     int n;
 };
+
+static int read_person(const struct store_row *r, void *ctx)
+{
+    struct seed *sd = ctx;
+    if (sd->npeople < PEOPLE_MAX)
+        snprintf(sd->people[sd->npeople++], 64, "%s", store_row_text(r, 0, NULL));
+    return 0;
+}
 
 static int seed_fn(struct store_tx *tx, void *ctx, struct err *e)
 {
     struct seed *s = ctx;
-    for (int i = 0; i < s->n; i++) {
-        struct id_device_new d = {.subject_id = s->subject,
-                                  .registered_by = s->subject,
+    for (int i = 0; i < s->n + PROBES; i++) {
+        int probe = i >= s->n;
+        const char *who = probe ? s->subject : s->people[i % s->npeople];
+        struct id_device_new d = {.subject_id = who,
+                                  .registered_by = who,
                                   .kind = "bp-wrist",
-                                  .display = "bench wrist monitor",
+                                  .display = probe ? "bench probe monitor" : "bench wrist monitor",
                                   .now_ms = clock_now_ms()};
         int rc = id_device_check(&d, e);
         if (rc == 0)
@@ -67,7 +93,7 @@ static int seed_fn(struct store_tx *tx, void *ctx, struct err *e)
     return 0;
 }
 
-static int seed(const char *dir, int n)
+static int seed(const char *dir, int n, const char *load_subject)
 {
     struct store *s = NULL;
     struct err e = {0};
@@ -84,7 +110,21 @@ static int seed(const char *dir, int n)
         store_close(s);
         return 1;
     }
-    struct seed sd = {subject, n};
+    static struct seed sd;
+    sd.subject = subject;
+    sd.n = n;
+    if (strcmp(load_subject, "taro") == 0) {
+        snprintf(sd.people[0], 64, "%s", subject);
+        sd.npeople = 1;
+    } else {
+        store_query(s, "SELECT id FROM person WHERE id <> ? ORDER BY id",
+                    (struct store_value[]){STORE_TEXT_V(subject)}, 1, read_person, &sd, &e);
+    }
+    if (sd.npeople == 0) {
+        fprintf(stderr, "ingest seed: no other people in %s\n", dir);
+        store_close(s);
+        return 1;
+    }
     int rc = store_write(s, seed_fn, &sd, &e);
     if (rc != 0)
         fprintf(stderr, "ingest seed: %s\n", e.msg);
@@ -106,6 +146,7 @@ struct dev {
 
 static struct dev *devs;
 static int ndev, per_dev, inflight;
+static double rate; /* readings/s offered in all (RATE); 0: as fast as the broker takes them */
 static _Atomic long acked_total;
 static long total;
 static double t_acked;
@@ -150,7 +191,189 @@ static void on_publish(struct mosquitto *m, void *ud, int mid)
     atomic_fetch_add(&d->acked, 1);
     if (atomic_fetch_add(&acked_total, 1) + 1 == total)
         t_acked = now_s();
-    publish_next(d); /* keeps INFLIGHT in flight: one out for each one acknowledged */
+    if (rate <= 0)
+        publish_next(d); /* keeps INFLIGHT in flight: one out for each one acknowledged */
+}
+
+/* RATE: publishes rate readings a second in all, round robin over the devices (a device whose
+ * INFLIGHT window is full queues it in libmosquitto). */
+static void *pacer_main(void *arg)
+{
+    (void)arg;
+    double t0 = now_s();
+    long sent = 0;
+    while (sent < total) {
+        long due = (long)((now_s() - t0) * rate);
+        for (; sent < due && sent < total; sent++)
+            publish_next(&devs[sent % ndev]);
+        nanosleep(&(struct timespec){0, 1000000L}, NULL);
+    }
+    return NULL;
+}
+
+/* ---- the probes: 会津 太郎's readings, and when the home doctor's assessment names each ---- */
+
+#define PROBE_MAX 4096
+
+struct probe {
+    int dev;         /* index into probe_ids */
+    int64_t time_ms; /* its measurement time (the duplicate key) */
+    double t_pub;    /* publish, monotonic */
+    double t_alert;  /* its RiskAssessment seen; 0: not yet */
+    char obs[64];    /* its Observation id once stored */
+};
+
+static char probe_ids[PROBES][IDS_LEN + 1];
+static int nprobe_dev;
+static struct mosquitto *probe_m;
+static struct probe probes[PROBE_MAX];
+static _Atomic int nprobes;
+static _Atomic int probe_stop;
+static _Atomic long probe_acked;
+
+static void probe_on_publish(struct mosquitto *m, void *ud, int mid)
+{
+    (void)m;
+    (void)ud;
+    (void)mid;
+    atomic_fetch_add(&probe_acked, 1);
+}
+
+static int probe_publish(int dev, time_t t, int sys, int dia)
+{
+    time_t local = t + 9 * 3600;
+    struct tm tm;
+    gmtime_r(&local, &tm);
+    char ts[40], msg[128], topic[96];
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S+09:00", &tm);
+    int n = snprintf(msg, sizeof msg, "{\"t\":\"%s\",\"sys\":%d,\"dia\":%d,\"pulse\":%d}", ts, sys,
+                     dia, 76);
+    snprintf(topic, sizeof topic, "cityos/v1/devices/%s/readings", probe_ids[dev]);
+    return mosquitto_publish(probe_m, NULL, topic, n, msg, 1, false);
+}
+
+/* One reading of 会津 太郎 every 250 ms, each probe device once a second (distinct times). */
+static void *probe_main(void *arg)
+{
+    (void)arg;
+    time_t last[PROBES] = {0};
+    for (int k = 0; !atomic_load(&probe_stop) && atomic_load(&nprobes) < PROBE_MAX; k++) {
+        int dev = k % nprobe_dev;
+        time_t t = time(NULL);
+        if (t > last[dev]) {
+            struct probe *p = &probes[atomic_load(&nprobes)];
+            p->dev = dev;
+            p->time_ms = (int64_t)t * 1000;
+            p->t_pub = now_s();
+            if (probe_publish(dev, t, 172, 106) == MOSQ_ERR_SUCCESS) {
+                last[dev] = t;
+                atomic_fetch_add(&nprobes, 1);
+            }
+        }
+        nanosleep(&(struct timespec){0, 250000000L}, NULL);
+    }
+    return NULL;
+}
+
+static int read_text_cb(void *ctx, int ncol, char **vals, char **names)
+{
+    (void)names;
+    if (ncol > 0 && vals[0] != NULL)
+        snprintf(ctx, 64, "%s", vals[0]);
+    return 0;
+}
+
+/* Looks for the assessments of the probes not yet seen. */
+static void probes_poll(sqlite3 *db, int n)
+{
+    for (int i = 0; i < n; i++) {
+        struct probe *p = &probes[i];
+        if (p->t_alert > 0)
+            continue;
+        char sql[512];
+        if (p->obs[0] == '\0') {
+            snprintf(sql, sizeof sql,
+                     "SELECT resource_id FROM ingest_reading WHERE device_id = '%s' AND "
+                     "time_ms = %lld",
+                     probe_ids[p->dev], (long long)p->time_ms);
+            sqlite3_exec(db, sql, read_text_cb, p->obs, NULL);
+            if (p->obs[0] == '\0')
+                continue;
+        }
+        char hit[64] = "";
+        snprintf(sql, sizeof sql,
+                 "SELECT id FROM fhir_resource WHERE rtype = 'RiskAssessment' AND "
+                 "instr(body, 'Observation/%s') > 0 LIMIT 1",
+                 p->obs);
+        sqlite3_exec(db, sql, read_text_cb, hit, NULL);
+        if (hit[0] != '\0')
+            p->t_alert = now_s();
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void probes_report(int n)
+{
+    double *lat = calloc((size_t)n + 1, sizeof *lat);
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (probes[i].t_alert > 0)
+            lat[k++] = (probes[i].t_alert - probes[i].t_pub) * 1000;
+    qsort(lat, (size_t)k, sizeof *lat, cmp_double);
+    if (k == 0)
+        printf("reading-to-alert: %d probes, no assessment seen for any\n", n);
+    else
+        printf("reading-to-alert (publish -> RiskAssessment naming it stored): %d of %d probes, "
+               "p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+               k, n, lat[(k - 1) / 2], lat[(int)((k - 1) * 0.99)], lat[k - 1]);
+    free(lat);
+}
+
+static int probe_row(void *ctx, int ncol, char **vals, char **names)
+{
+    (void)ctx;
+    (void)names;
+    if (ncol > 0 && vals[0] != NULL && nprobe_dev < PROBES)
+        snprintf(probe_ids[nprobe_dev++], IDS_LEN + 1, "%s", vals[0]);
+    return 0;
+}
+
+/* 10 days of 会津 太郎's readings ending yesterday, 07:00 and 19:00 local: the history the home
+ * doctor's 7-day category needs. Waits until they are stored. */
+static int probes_history(sqlite3 *db, const char *user, const char *pass, int port)
+{
+    probe_m = mosquitto_new("bench-probe", true, NULL);
+    mosquitto_int_option(probe_m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_username_pw_set(probe_m, user, pass);
+    mosquitto_publish_callback_set(probe_m, probe_on_publish);
+    if (mosquitto_connect(probe_m, "127.0.0.1", port, 60) != MOSQ_ERR_SUCCESS ||
+        mosquitto_loop_start(probe_m) != MOSQ_ERR_SUCCESS)
+        return 1;
+    time_t now = time(NULL);
+    time_t today = (now + 9 * 3600) / 86400 * 86400 - 9 * 3600; /* local midnight */
+    int sent = 0;
+    for (int d = 10; d >= 1; d--)
+        for (int h = 0; h < 2; h++, sent++)
+            if (probe_publish(0, today - (time_t)d * 86400 + (h ? 19 : 7) * 3600, 166 + d % 4,
+                              102 + h) != MOSQ_ERR_SUCCESS)
+                return 1;
+    char sql[256], got[64];
+    snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM ingest_reading WHERE device_id = '%s'",
+             probe_ids[0]);
+    for (int i = 0; i < 600; i++) {
+        got[0] = '\0';
+        sqlite3_exec(db, sql, read_text_cb, got, NULL);
+        if (atol(got) >= sent)
+            return 0;
+        nanosleep(&(struct timespec){0, 50000000L}, NULL);
+    }
+    fprintf(stderr, "ingest run: the probe history was not stored\n");
+    return 1;
 }
 
 static int read_count(void *ctx, int ncol, char **vals, char **names)
@@ -164,7 +387,10 @@ static int read_count(void *ctx, int ncol, char **vals, char **names)
 static long stored(sqlite3 *db)
 {
     long n = -1;
-    sqlite3_exec(db, "SELECT COUNT(*) FROM ingest_reading", read_count, &n, NULL);
+    sqlite3_exec(db,
+                 "SELECT COUNT(*) FROM ingest_reading r JOIN device d ON d.id = r.device_id "
+                 "WHERE d.display = 'bench wrist monitor'",
+                 read_count, &n, NULL);
     return n;
 }
 
@@ -187,6 +413,7 @@ static int run(char **argv)
     inflight = atoi(argv[6]);
     if (want < 1 || per_dev < 1 || inflight < 1)
         return 2;
+    rate = getenv("RATE") != NULL ? atof(getenv("RATE")) : 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/cityos.db", dir);
     sqlite3 *db = NULL;
@@ -200,9 +427,13 @@ static int run(char **argv)
         fprintf(stderr, "ingest run: %d bench devices, want %d (ingest seed first)\n", ndev, want);
         return 1;
     }
+    sqlite3_exec(db, "SELECT id FROM device WHERE display = 'bench probe monitor' ORDER BY id",
+                 probe_row, NULL, NULL);
+    mosquitto_lib_init();
+    if (nprobe_dev > 0 && probes_history(db, user, pass, port) != 0)
+        return 1;
     long base = stored(db);
     total = (long)ndev * per_dev;
-    mosquitto_lib_init();
     for (int i = 0; i < ndev; i++) {
         struct dev *d = &devs[i];
         pthread_mutex_init(&d->mu, NULL);
@@ -225,13 +456,26 @@ static int run(char **argv)
         while (!atomic_load(&devs[i].connected))
             nanosleep(&(struct timespec){0, 1000000L}, NULL);
     double t0 = now_s(), t10 = 0, t90 = 0, tend = 0;
-    for (int i = 0; i < ndev; i++)
-        for (int k = 0; k < inflight; k++)
-            publish_next(&devs[i]);
+    pthread_t pth;
+    int probing = nprobe_dev > 0 && pthread_create(&pth, NULL, probe_main, NULL) == 0;
+    pthread_t pacer;
+    if (rate > 0) {
+        if (pthread_create(&pacer, NULL, pacer_main, NULL) != 0)
+            return 1;
+        pthread_detach(pacer);
+    } else {
+        for (int i = 0; i < ndev; i++)
+            for (int k = 0; k < inflight; k++)
+                publish_next(&devs[i]);
+    }
     long last = 0;
     double last_change = t0;
-    for (;;) {
-        nanosleep(&(struct timespec){0, 50000000L}, NULL);
+    for (int tick = 0;; tick++) {
+        nanosleep(&(struct timespec){0, 10000000L}, NULL);
+        if (probing)
+            probes_poll(db, atomic_load(&nprobes));
+        if (tick % 5 != 0)
+            continue;
         long n = stored(db) - base;
         double t = now_s();
         if (t10 == 0 && n >= total / 10)
@@ -250,9 +494,25 @@ static int run(char **argv)
             break;
         }
     }
+    int np = 0;
+    if (probing) {
+        atomic_store(&probe_stop, 1);
+        pthread_join(pth, NULL);
+        np = atomic_load(&nprobes);
+        /* the probes published while the load ran: give their assessments 10 s more */
+        for (int i = 0; i < 1000; i++) {
+            probes_poll(db, np);
+            int open = 0;
+            for (int k = 0; k < np; k++)
+                open += probes[k].t_alert == 0;
+            if (open == 0)
+                break;
+            nanosleep(&(struct timespec){0, 10000000L}, NULL);
+        }
+    }
     long n = stored(db) - base;
-    printf("devices %d, readings %ld (%d each), inflight %d per device\n", ndev, total, per_dev,
-           inflight);
+    printf("devices %d, readings %ld (%d each), inflight %d per device, offered %s\n", ndev, total,
+           per_dev, inflight, rate > 0 ? getenv("RATE") : "as fast as acknowledged");
     printf("broker acknowledged all: %.2f s (%.0f readings/s)\n", t_acked > 0 ? t_acked - t0 : -1,
            t_acked > 0 ? (double)total / (t_acked - t0) : 0);
     printf("stored (durable in cityos): %ld of %ld in %.2f s: %.0f readings/s end to end\n", n,
@@ -260,6 +520,13 @@ static int run(char **argv)
     if (t90 > t10)
         printf("sustained (10%% -> 90%% stored): %.0f readings/s\n",
                (double)(total * 8 / 10) / (t90 - t10));
+    if (probing)
+        probes_report(np);
+    if (probe_m != NULL) {
+        mosquitto_disconnect(probe_m);
+        mosquitto_loop_stop(probe_m, false);
+        mosquitto_destroy(probe_m);
+    }
     for (int i = 0; i < ndev; i++) {
         mosquitto_disconnect(devs[i].m);
         mosquitto_loop_stop(devs[i].m, false);
@@ -271,6 +538,18 @@ static int run(char **argv)
 }
 
 /* ---- direct ---- */
+
+static double load_now(void)
+{
+    double l = 0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = 0;
+        fclose(f);
+    }
+    return l;
+}
 
 struct worker {
     struct store *s;
@@ -340,13 +619,19 @@ static int direct(char **argv)
         ok += w[i].ok;
     }
     double dt = now_s() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     const struct store_metrics *m = store_metrics(s);
     double batches = (double)atomic_load(&m->batch_size.count);
     printf("direct: %d threads, %ld readings stored in %.2f s: %.0f readings/s; %.0f batches, "
-           "%.1f writes each, commit %.2f ms each\n",
+           "%.1f writes each, commit %.2f ms each; CPU %.2f s (%.0f readings per CPU-second); "
+           "load %.2f\n",
            threads, ok, dt, (double)ok / dt, batches,
            batches > 0 ? (double)atomic_load(&m->batch_size.sum_micro) / 1e6 / batches : 0,
-           batches > 0 ? (double)atomic_load(&m->commit_seconds.sum_micro) / 1e3 / batches : 0);
+           batches > 0 ? (double)atomic_load(&m->commit_seconds.sum_micro) / 1e3 / batches : 0, cpu,
+           (double)ok / cpu, load_now());
     consent_index_close_global();
     store_close(s);
     free(devs);
@@ -357,11 +642,11 @@ int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[1], "direct") == 0)
         return direct(argv + 2);
-    if (argc == 4 && strcmp(argv[1], "seed") == 0)
-        return seed(argv[2], atoi(argv[3]));
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "seed") == 0)
+        return seed(argv[2], atoi(argv[3]), argc == 5 ? argv[4] : "others");
     if (argc == 9 && strcmp(argv[1], "run") == 0)
         return run(argv + 2);
-    fprintf(stderr, "usage: ingest seed DATA_DIR DEVICES\n"
+    fprintf(stderr, "usage: ingest seed DATA_DIR DEVICES [taro|others]\n"
                     "       ingest run DATA_DIR PORT USER PASSWORD DEVICES READINGS INFLIGHT\n"
                     "       ingest direct DATA_DIR THREADS DEVICES READINGS\n");
     return 2;

@@ -8,7 +8,10 @@
 #   BUILD=/work/b-ing-rel bench/ingest.sh        # defaults below; every setting is an env var
 #
 # DEVICES (50), READINGS per device (400), INFLIGHT per device (20), CONNECTIONS (16), PERF_OUT
-# (a file: perf record cityos meanwhile),
+# (a file: perf record cityos meanwhile), LOAD_SUBJECT ("others": the load devices are bound to
+# the demo's people other than 会津 太郎, round robin; "taro": all to him; his 4 probe monitors
+# measure the reading-to-alert latency either way),
+# RATE (readings/s offered in all, open loop; unset: as fast as the broker acknowledges),
 # AUTOSAVE: the broker saves its database after this many changes (scripts/mosquitto.sh's
 # default 1 makes every queued message durable in the broker; larger is faster, less safe).
 set -euo pipefail
@@ -40,7 +43,7 @@ ctrl addRoleACL bench-devices publishClientSend 'cityos/v1/devices/#' allow
 ctrl createClient bench-devices -p bench-secret
 ctrl addClientRole bench-devices bench-devices
 "$BUILD/cityos" demo --people=10 --seed=1 --data-dir="$work/data" >/dev/null 2>&1
-"$BUILD/bench/ingest" seed "$work/data" "$DEVICES"
+"$BUILD/bench/ingest" seed "$work/data" "$DEVICES" "${LOAD_SUBJECT:-others}"
 "$BUILD/cityos" serve --data-dir="$work/data" --port=0 --mqtt-port="$port" \
     --mqtt-admin-password-file="$work/mqtt/admin.secret" --ingest-connections="$CONNECTIONS" \
     > "$work/cityos.log" 2>&1 &
@@ -52,7 +55,15 @@ for _ in $(seq 300); do
     [ "$(grep -c 'subscribed to' "$work/cityos.log" || true)" -ge "$CONNECTIONS" ] && break
     sleep 0.1
 done
-echo "ingest.sh: devices=$DEVICES readings=$READINGS inflight=$INFLIGHT connections=$CONNECTIONS autosave=$AUTOSAVE load=$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ingest.sh: devices=$DEVICES readings=$READINGS inflight=$INFLIGHT connections=$CONNECTIONS rate=${RATE:-max} autosave=$AUTOSAVE load=$(cut -d' ' -f1-3 /proc/loadavg)"
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system CPU, clock ticks
+bpid=$(cat "$work/mqtt/mosquitto.pid")
+c0=$(ticks "$cpid"); b0=$(ticks "$bpid"); s0=$(date +%s.%N)
 "$BUILD/bench/ingest" run "$work/data" "$port" bench-devices bench-secret "$DEVICES" "$READINGS" "$INFLIGHT"
+c1=$(ticks "$cpid"); b1=$(ticks "$bpid"); s1=$(date +%s.%N)
+awk -v c="$((c1 - c0))" -v b="$((b1 - b0))" -v hz="$(getconf CLK_TCK)" -v n="$((DEVICES * READINGS))" \
+    -v s0="$s0" -v s1="$s1" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+    printf "CPU during the run (%.1f s wall, the history and the probes included): cityos %.2f s (%.0f readings per cityos CPU-second), mosquitto %.2f s; load %s\n",
+        s1 - s0, c / hz, n / (c / hz), b / hz, l }'
 mport=$(grep -o "listening on http://[0-9.]*:[0-9]*" "$work/cityos.log" | grep -o "[0-9]*$")
-curl -s "http://127.0.0.1:$mport/metrics" | grep -E "^cityos_ingest_messages_total|^cityos_store_batch_size_(sum|count)|^cityos_store_commit_seconds_(sum|count)|^cityos_ingest_message_seconds_(sum|count)" || true
+curl -s "http://127.0.0.1:$mport/metrics" | grep -E "^cityos_ingest_messages_total|^cityos_events_deliveries_total|^cityos_homedoctor_events_total|^cityos_store_batch_size_(sum|count)|^cityos_store_commit_seconds_(sum|count)|^cityos_ingest_message_seconds_(sum|count)" || true

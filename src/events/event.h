@@ -29,6 +29,9 @@ struct event {
     const char *payload; /* JSON text */
     int64_t created_ms;
     int attempt; /* 1 on the first delivery to this consumer, 2 on the first retry ... */
+    /* EVENT_NEWEST_PER_SUBJECT: how many older events of the same subject this one stands for
+     * (they are marked delivered with it, never handed over themselves); 0 otherwise */
+    int coalesced;
 };
 
 /* Appends an event inside the caller's write (a store_write_fn's tx): it commits or rolls back
@@ -50,6 +53,26 @@ typedef int (*event_handler_fn)(const struct event *ev, void *ctx, struct err *e
  * pair once. Returns 0, ERR_INVALID (bad names, already registered, worker running) or
  * ERR_TOOBIG (EVENT_HANDLERS_MAX). */
 int event_handler_register(const char *kind, const char *consumer, event_handler_fn fn, void *ctx);
+
+/* How a consumer's events are handed over. */
+enum event_mode {
+    /* every event, once each (at least once), in order per subject */
+    EVENT_EACH = 0,
+    /* only the newest pending event of each subject: when a pass finds several undelivered
+     * events of one subject (a burst of readings of one citizen), the handler gets the newest
+     * (ev->coalesced says how many older ones it stands for) and the older ones are marked
+     * delivered without being handed over (counted in cityos_events_deliveries_total
+     * {outcome="coalesced"}). For a consumer that recomputes from the record as of its event
+     * (the home doctor): it then evaluates a citizen once per burst, not once per reading. The
+     * newest is still delivered at least once: if it fails, it is retried, and a newer event
+     * of the subject that arrives meanwhile supersedes it in turn. Events about no one
+     * (subject NULL) are handed over each. */
+    EVENT_NEWEST_PER_SUBJECT = 1,
+};
+
+/* event_handler_register with a delivery mode. */
+int event_handler_register_mode(const char *kind, const char *consumer, event_handler_fn fn,
+                                void *ctx, enum event_mode mode);
 
 /* Forgets every registration (tests; the worker must be stopped). */
 void event_handlers_clear(void);
@@ -73,6 +96,7 @@ void event_worker_stop(void);
 /* Counters for /metrics. */
 struct event_stats {
     uint64_t delivered, failed;
+    uint64_t coalesced; /* marked delivered as superseded (EVENT_NEWEST_PER_SUBJECT) */
 };
 void event_worker_stats(struct event_stats *out);
 

@@ -19,13 +19,15 @@
 #include "base/log.h"
 #include "events/internal.h"
 
-#define WINDOW 512 /* events read per pass and consumer */
+#define WINDOW           512  /* events read per pass and consumer */
+#define WINDOW_COALESCED 4096 /* the same for EVENT_NEWEST_PER_SUBJECT: one call per subject */
 
 struct handler {
     char kind[EVENT_KIND_MAX + 1];
     char consumer[EVENT_CONSUMER_MAX + 1];
     event_handler_fn fn;
     void *ctx;
+    enum event_mode mode;
     int64_t done_seq;
     int loaded;
 };
@@ -38,12 +40,18 @@ static int running, stopping, kicked;
 static pthread_t thread;
 static struct store *store;
 static struct event_worker_options opts;
-static _Atomic uint64_t n_delivered, n_failed;
+static _Atomic uint64_t n_delivered, n_failed, n_coalesced;
 
 int event_handler_register(const char *kind, const char *consumer, event_handler_fn fn, void *ctx)
 {
+    return event_handler_register_mode(kind, consumer, fn, ctx, EVENT_EACH);
+}
+
+int event_handler_register_mode(const char *kind, const char *consumer, event_handler_fn fn,
+                                void *ctx, enum event_mode mode)
+{
     if (!event__token_ok(kind, EVENT_KIND_MAX) || !event__token_ok(consumer, EVENT_CONSUMER_MAX) ||
-        fn == NULL)
+        fn == NULL || (mode != EVENT_EACH && mode != EVENT_NEWEST_PER_SUBJECT))
         return ERR_INVALID;
     pthread_mutex_lock(&mu);
     int rc = 0;
@@ -61,6 +69,7 @@ int event_handler_register(const char *kind, const char *consumer, event_handler
         memcpy(h->consumer, consumer, strlen(consumer) + 1);
         h->fn = fn;
         h->ctx = ctx;
+        h->mode = mode;
     }
     pthread_mutex_unlock(&mu);
     return rc;
@@ -78,12 +87,14 @@ void event_worker_stats(struct event_stats *out)
 {
     out->delivered = atomic_load(&n_delivered);
     out->failed = atomic_load(&n_failed);
+    out->coalesced = atomic_load(&n_coalesced);
 }
 
 /* ---- one pass ---- */
 
 struct row {
     struct event ev;
+    int newer;     /* EVENT_NEWEST_PER_SUBJECT: index of a later due row of the subject, or -1 */
     int delivered; /* before this pass, or now */
     int tried;     /* handed to the handler in this pass */
     int ok;
@@ -213,6 +224,40 @@ static int blocked(const struct window *w, size_t i, const char *subject)
     return 0;
 }
 
+/* EVENT_NEWEST_PER_SUBJECT: links each row to the last undelivered, due row of its subject in
+ * the window (rows[i].newer; -1 for the last one itself, for events about no one, and for rows
+ * delivered or waiting for a retry). A hash of the subjects keeps it linear. */
+static int link_newest(struct window *w, int64_t now)
+{
+    size_t cap = 1;
+    while (cap < 2 * w->n)
+        cap *= 2;
+    int *slot = arena_alloc(w->a, cap * sizeof *slot);
+    if (slot == NULL)
+        return ERR_NOMEM;
+    for (size_t i = 0; i < cap; i++)
+        slot[i] = -1;
+    for (size_t i = 0; i < w->n; i++)
+        w->rows[i].newer = -1;
+    /* from the newest: the first row seen of a subject is its last */
+    for (size_t k = w->n; k-- > 0;) {
+        struct row *x = &w->rows[k];
+        if (x->delivered || x->ev.subject == NULL || x->next_ms > now)
+            continue;
+        uint64_t hsh = 1469598103934665603ULL;
+        for (const char *c = x->ev.subject; *c != '\0'; c++)
+            hsh = (hsh ^ (unsigned char)*c) * 1099511628211ULL;
+        size_t at = (size_t)hsh & (cap - 1);
+        while (slot[at] >= 0 && strcmp(w->rows[slot[at]].ev.subject, x->ev.subject) != 0)
+            at = (at + 1) & (cap - 1);
+        if (slot[at] < 0)
+            slot[at] = (int)k;
+        else
+            x->newer = slot[at];
+    }
+    return 0;
+}
+
 /* One pass for h. Returns 1 when more may be waiting right away, 0 otherwise; *due is lowered
  * to the earliest retry time seen. */
 static int pass(struct handler *h, int64_t *due)
@@ -233,8 +278,10 @@ static int pass(struct handler *h, int64_t *due)
     struct window w = {.a = arena_new(64 * 1024)};
     if (w.a == NULL)
         return 0;
+    int coalesce = h->mode == EVENT_NEWEST_PER_SUBJECT;
+    int window = coalesce ? WINDOW_COALESCED : WINDOW;
     struct store_value p[] = {STORE_TEXT_V(h->consumer), STORE_TEXT_V(h->kind),
-                              STORE_TEXT_V(h->kind), STORE_INT_V(h->done_seq), STORE_INT_V(WINDOW)};
+                              STORE_TEXT_V(h->kind), STORE_INT_V(h->done_seq), STORE_INT_V(window)};
     int rc = store_query(store,
                          "SELECT o.seq, o.kind, o.subject_id, o.ref, o.payload, o.created_ms, "
                          "d.attempts, d.delivered_ms, d.next_ms FROM event_outbox o "
@@ -249,13 +296,29 @@ static int pass(struct handler *h, int64_t *due)
     }
     int64_t now = clock_now_ms();
     size_t tried = 0;
+    if (coalesce && link_newest(&w, now) != 0) {
+        log_warn("events: %s: no memory", h->consumer);
+        arena_free(w.a);
+        return 0;
+    }
+    size_t undelivered = 0; /* rows before i not delivered: only then can a subject be blocked */
     for (size_t i = 0; i < w.n && !is_stopping(); i++) {
         struct row *x = &w.rows[i];
-        if (x->delivered || blocked(&w, i, x->ev.subject))
+        if (i > 0 && !w.rows[i - 1].delivered)
+            undelivered++;
+        if (x->delivered || (undelivered > 0 && blocked(&w, i, x->ev.subject)))
             continue;
         if (x->next_ms > now) {
             if (x->next_ms < *due)
                 *due = x->next_ms;
+            continue;
+        }
+        if (coalesce && x->newer >= 0) {
+            /* superseded by a newer event of the subject, handed over below */
+            x->tried = x->ok = x->delivered = 1;
+            w.rows[x->newer].ev.coalesced++;
+            tried++;
+            atomic_fetch_add(&n_coalesced, 1);
             continue;
         }
         struct err he = {0};
@@ -287,7 +350,7 @@ static int pass(struct handler *h, int64_t *due)
             /* the handlers ran; they will run again (at least once) */
             log_warn("events: %s: cannot record deliveries: %s", h->consumer, e.msg);
         } else {
-            more = w.n == WINDOW && m.done_seq > h->done_seq;
+            more = w.n == (size_t)window && m.done_seq > h->done_seq;
             h->done_seq = m.done_seq;
         }
     }

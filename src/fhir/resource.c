@@ -264,6 +264,8 @@ static int index_delete(struct store_tx *tx, struct fhir_write *w, struct err *e
 
 static int index_put(struct store_tx *tx, struct fhir_write *w, struct err *e)
 {
+    if (w->prepared && w->ix_rows != NULL)
+        return fhir_index_rows_insert(tx, w->rtype, w->id, w->subject, w->ix_rows, e);
     struct arena *a = arena_new(16384);
     if (a == NULL)
         return err_set(e, ERR_NOMEM, "out of memory");
@@ -370,12 +372,15 @@ int fhir_resource_write_fn(struct store_tx *tx, void *ctx, struct err *e)
     }
     w->version = cur.version + 1;
     w->updated_ms = w->now_ms;
-    if (w->op != FHIR_WRITE_DELETE && (rc = stamp(w, e)) != 0)
+    /* a prepared create is stamped as version 1 already (a create has no current version) */
+    int stamped = w->prepared && w->op == FHIR_WRITE_CREATE && w->body != NULL;
+    if (w->op != FHIR_WRITE_DELETE && !stamped && (rc = stamp(w, e)) != 0)
         return rc;
     static const char *const methods[] = {"create", "update", "delete"};
     if ((rc = put_rows(tx, w, methods[w->op], e)) != 0)
         return rc;
-    if ((rc = index_delete(tx, w, e)) != 0)
+    /* index rows exist only for a resource's row: none to drop when it has none yet */
+    if (cur.found && (rc = index_delete(tx, w, e)) != 0)
         return rc;
     if (w->op != FHIR_WRITE_DELETE && (rc = index_put(tx, w, e)) != 0)
         return rc;
@@ -386,6 +391,30 @@ int fhir_resource_write_fn(struct store_tx *tx, void *ctx, struct err *e)
     w->ev.resource_id = w->id;
     w->ev.time_ms = w->now_ms;
     return audit_append(tx, &w->ev, NULL, e);
+}
+
+int fhir_write_prepare_create(struct fhir_write *w, struct arena *a, struct err *e)
+{
+    if (w->op != FHIR_WRITE_CREATE || w->if_none_exist != NULL || w->resource == NULL ||
+        w->rtype == NULL || w->prepared)
+        return err_set(e, ERR_INVALID, "fhir_write_prepare_create: not a plain create");
+    struct fhir_ix_rows *rows = arena_alloc(a, sizeof *rows);
+    if (rows == NULL)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    w->version = 1;
+    w->updated_ms = w->now_ms;
+    int rc = stamp(w, e);
+    if (rc == 0)
+        rc = fhir_index_rows(w->resource, fhir_defs_search_params, a, rows, e);
+    if (rc != 0) {
+        free(w->body);
+        w->body = NULL;
+        w->version = w->updated_ms = 0;
+        return rc;
+    }
+    w->ix_rows = rows;
+    w->prepared = 1;
+    return 0;
 }
 
 void fhir_write_release(struct fhir_write *w)

@@ -15,6 +15,7 @@
 
 struct arena;
 struct fhir_sql;
+struct fhir_ix_rows;
 
 #define FHIR_ID_MAX   64 /* R4 id: [A-Za-z0-9\-\.]{1,64} */
 #define FHIR_TYPE_MAX 64
@@ -78,6 +79,10 @@ struct fhir_write {
      * ERR_CONFLICT "if-none-exist" */
     const struct fhir_sql *if_none_exist;
     int64_t now_ms;
+    /* create: set by fhir_write_prepare_create() (the stored text and the index rows made on
+     * the caller's thread, so that the store's single writer only inserts them) */
+    int prepared;
+    const struct fhir_ix_rows *ix_rows;
     /* out */
     int64_t version, updated_ms;
     int created;   /* update: it did not exist before */
@@ -94,6 +99,13 @@ struct fhir_write {
  * does not match: current_version set), ERR_INVALID (an update that would move the resource to
  * another citizen), or the store's and the audit's errors. */
 int fhir_resource_write_fn(struct store_tx *tx, void *ctx, struct err *e);
+
+/* For a create without If-None-Exist (op, rtype, id, resource, now_ms set): stamps the resource
+ * as version 1 updated at now_ms, serialises it and makes its search index rows (in a) now, on
+ * the calling thread, exactly as fhir_resource_write_fn would inside the write, which then only
+ * inserts them (the write still fails with ERR_CONFLICT if rtype/id exists). Returns 0,
+ * ERR_INVALID (not such a create) or ERR_NOMEM; the write is unchanged on failure. */
+int fhir_write_prepare_create(struct fhir_write *w, struct arena *a, struct err *e);
 
 void fhir_write_release(struct fhir_write *w);
 

@@ -22,7 +22,7 @@
 #include "ingest/dynsec.h"
 #include "ingest/ingest.h"
 
-#define CONNS_MAX    64
+#define CONNS_MAX    256
 #define KEEPALIVE_S  30
 #define RETRY_MIN_MS 50
 #define RETRY_MAX_MS 5000

@@ -72,8 +72,9 @@ void ingest_metrics_render(FILE *out, void *ctx)
             "# HELP cityos_events_deliveries_total Outbox events handed to consumers, by "
             "outcome.\n# TYPE cityos_events_deliveries_total counter\n"
             "cityos_events_deliveries_total{outcome=\"delivered\"} %" PRIu64 "\n"
-            "cityos_events_deliveries_total{outcome=\"failed\"} %" PRIu64 "\n",
-            es.delivered, es.failed);
+            "cityos_events_deliveries_total{outcome=\"failed\"} %" PRIu64 "\n"
+            "cityos_events_deliveries_total{outcome=\"coalesced\"} %" PRIu64 "\n",
+            es.delivered, es.failed, es.coalesced);
 }
 
 /* "cityos/v1/devices/<id>/readings" -> id. */
@@ -131,6 +132,164 @@ static int reading_write_fn(struct store_tx *tx, void *ctx, struct err *e)
         return rc;
     return event_append(tx, EVENT_READING_STORED, rw->w.subject, rw->ref, rw->event_payload,
                         rw->w.now_ms, NULL, e);
+}
+
+/* ---- the group write: every reading waiting for the writer goes into one store write ----
+ *
+ * A connection's thread queues its reading and waits. The first reading queued when no group
+ * is waiting in the store's queue queues a group write (store_write_async); when the writer
+ * runs it, it takes every reading queued by then and writes them one after the other in the
+ * group's one savepoint, so N readings cost one savepoint instead of N (SQLite copies each
+ * page a savepoint touches into its statement journal: ~70 pages per reading). Readings
+ * arriving meanwhile queue the next group. If one reading's write fails, the group is rolled
+ * back and each of its readings is written again alone (store_write), so one bad reading
+ * cannot fail the others; a failure of the batch itself (commit, disk) fails them all. Each
+ * connection still returns from on_message only once its own reading is durable. */
+
+#define RETRY_ALONE 1 /* a waiting status: the group was rolled back for another reading */
+
+struct waiting {
+    struct reading_write *rw;
+    struct waiting *next;
+    pthread_cond_t cv;
+    int finished;
+    int status;
+    struct err err;
+};
+
+struct group {
+    struct waiting *items; /* taken from the queue by group_fn */
+    int ran;
+    int item_failed;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    struct waiting *head, *tail;
+    struct group *open; /* queued in the store, its readings not yet taken */
+    struct store *store;
+} gq = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t take_queue(struct waiting **out)
+{
+    size_t n = 0;
+    *out = gq.head;
+    for (struct waiting *w = gq.head; w != NULL; w = w->next)
+        n++;
+    gq.head = gq.tail = NULL;
+    return n;
+}
+
+/* Under gq.mu: finishes every item of list with status (and e for a failure). */
+static void finish_all(struct waiting *list, int status, const struct err *e)
+{
+    while (list != NULL) {
+        struct waiting *w = list;
+        list = w->next;
+        w->status = status;
+        if (status < 0 && e != NULL)
+            w->err = *e;
+        w->finished = 1;
+        pthread_cond_signal(&w->cv);
+    }
+}
+
+static int reading_write_fn(struct store_tx *tx, void *ctx, struct err *e);
+
+static int group_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct group *g = ctx;
+    pthread_mutex_lock(&gq.mu);
+    take_queue(&g->items);
+    if (gq.open == g)
+        gq.open = NULL;
+    g->ran = 1;
+    pthread_mutex_unlock(&gq.mu);
+    for (struct waiting *w = g->items; w != NULL; w = w->next) {
+        int rc = reading_write_fn(tx, w->rw, e);
+        if (rc != 0) {
+            g->item_failed = 1;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void group_done(int status, const struct err *e, void *ctx)
+{
+    struct group *g = ctx;
+    pthread_mutex_lock(&gq.mu);
+    if (!g->ran) { /* failed before it ran: its readings are still queued */
+        if (gq.open == g)
+            gq.open = NULL;
+        take_queue(&g->items);
+    }
+    if (status != 0 && g->item_failed)
+        finish_all(g->items, RETRY_ALONE, NULL);
+    else
+        finish_all(g->items, status, e);
+    pthread_mutex_unlock(&gq.mu);
+    free(g);
+}
+
+/* Writes rw in the next group write and waits until it is durable. Returns as store_write. */
+static int write_grouped(struct store *s, struct reading_write *rw, struct err *e)
+{
+    struct group *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return store_write(s, reading_write_fn, rw, e);
+    struct waiting w = {.rw = rw};
+    pthread_cond_init(&w.cv, NULL);
+    int queue_group = 0, alone = 0;
+    pthread_mutex_lock(&gq.mu);
+    if (gq.head != NULL && gq.store != s) {
+        alone = 1; /* another store's readings are waiting (tests): no mixing */
+    } else {
+        gq.store = s;
+        if (gq.tail != NULL)
+            gq.tail->next = &w;
+        else
+            gq.head = &w;
+        gq.tail = &w;
+        if (gq.open == NULL) {
+            gq.open = g;
+            queue_group = 1;
+        }
+    }
+    pthread_mutex_unlock(&gq.mu);
+    if (!queue_group)
+        free(g);
+    if (alone) {
+        pthread_cond_destroy(&w.cv);
+        return store_write(s, reading_write_fn, rw, e);
+    }
+    if (queue_group) {
+        struct err qe = {0};
+        int rc = store_write_async(s, group_fn, g, group_done, g);
+        if (rc != 0) { /* never runs: fail what it would have taken */
+            err_set(&qe, rc, "the store refused the write (%s)", err_name(rc));
+            pthread_mutex_lock(&gq.mu);
+            if (gq.open == g)
+                gq.open = NULL;
+            struct waiting *list;
+            take_queue(&list);
+            finish_all(list, rc, &qe);
+            pthread_mutex_unlock(&gq.mu);
+            free(g);
+        }
+    }
+    pthread_mutex_lock(&gq.mu);
+    while (!w.finished)
+        pthread_cond_wait(&w.cv, &gq.mu);
+    pthread_mutex_unlock(&gq.mu);
+    pthread_cond_destroy(&w.cv);
+    if (w.status == RETRY_ALONE) {
+        rw->duplicate = 0;
+        return store_write(s, reading_write_fn, rw, e);
+    }
+    if (w.status != 0 && e != NULL)
+        *e = w.err;
+    return w.status;
 }
 
 static enum ingest_result done(enum ingest_result r, uint64_t t0)
@@ -289,7 +448,11 @@ static enum ingest_result handle(struct store *s, const char *topic, const void 
         goto out;
     }
     rw.event_payload = evp;
-    rc = store_write(s, reading_write_fn, &rw, e);
+    if (fhir_write_prepare_create(w, a, e) != 0) {
+        res = e->code == ERR_NOMEM ? INGEST_FAILED : INGEST_REJECTED;
+        goto out;
+    }
+    rc = write_grouped(s, &rw, e);
     if (rc == 0) {
         res = rw.duplicate ? INGEST_DUPLICATE : INGEST_STORED;
         if (!rw.duplicate)

@@ -57,6 +57,7 @@ struct seen {
     int n;
     int fail_subject_a; /* fail every event of subject "a" this many times */
     int failures;
+    int coalesced; /* the sum of ev->coalesced over the events handled */
 };
 
 static int record(const struct event *ev, void *ctx, struct err *e)
@@ -67,6 +68,7 @@ static int record(const struct event *ev, void *ctx, struct err *e)
         s->failures++;
         return err_set(e, ERR_UNAVAILABLE, "the consumer is down");
     }
+    s->coalesced += ev->coalesced;
     int n = __atomic_load_n(&s->n, __ATOMIC_SEQ_CST);
     if (n < 64) {
         snprintf(s->log[n], sizeof s->log[0], "%s:%s", ev->subject ? ev->subject : "-",
@@ -196,6 +198,72 @@ static void a_failing_handler_is_retried_in_order_per_subject(void **state)
     assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM event_delivery"), 0);
 }
 
+/* EVENT_NEWEST_PER_SUBJECT: a burst of one subject's events is one call with the newest; the
+ * older ones are marked delivered; events about no one are each handed over; an EVENT_EACH
+ * consumer of the same kind still gets every event. */
+static void a_coalescing_consumer_gets_the_newest_event_of_each_subject(void **state)
+{
+    struct fx *f = *state;
+    static struct seen each, newest;
+    memset(&each, 0, sizeof each);
+    memset(&newest, 0, sizeof newest);
+    assert_int_equal(event_handler_register("reading.stored", "each", record, &each), 0);
+    assert_int_equal(event_handler_register_mode("reading.stored", "newest", record, &newest,
+                                                 EVENT_NEWEST_PER_SUBJECT),
+                     0);
+    assert_int_equal(
+        event_handler_register_mode("reading.stored", "bad", record, &newest, (enum event_mode)7),
+        ERR_INVALID);
+    struct event_stats before;
+    event_worker_stats(&before);
+    append(f, "reading.stored", "a", "a1");
+    append(f, "reading.stored", "b", "b1");
+    append(f, "reading.stored", "a", "a2");
+    append(f, "reading.stored", "a", "a3");
+    append(f, "reading.stored", NULL, "n1");
+    append(f, "reading.stored", NULL, "n2");
+    append(f, "reading.stored", "b", "b2");
+    struct err e = {0};
+    struct event_worker_options o = {.poll_ms = 20, .retry_min_ms = 20, .retry_max_ms = 100};
+    assert_int_equal(event_worker_start(f->s, &o, &e), 0);
+    wait_for(&each, 7);
+    wait_for(&newest, 4);
+    event_worker_stop(); /* joined: the logs can be read plainly */
+    assert_int_equal(newest.n, 4);
+    assert_string_equal(newest.log[0], "a:a3");
+    assert_string_equal(newest.log[1], "-:n1");
+    assert_string_equal(newest.log[2], "-:n2");
+    assert_string_equal(newest.log[3], "b:b2");
+    assert_int_equal(newest.coalesced, 3);
+    assert_int_equal(each.coalesced, 0);
+    assert_string_equal(each.log[0], "a:a1");
+    assert_string_equal(each.log[6], "b:b2");
+    struct event_stats after;
+    event_worker_stats(&after);
+    assert_int_equal(after.coalesced - before.coalesced, 3);
+    assert_int_equal(fx_count(f, "SELECT done_seq FROM event_consumer WHERE consumer = 'newest'"),
+                     7);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM event_delivery"), 0);
+
+    /* the newest failing: it is retried (never dropped), the older one stays superseded */
+    newest.fail_subject_a = 1;
+    append(f, "reading.stored", "a", "a4");
+    append(f, "reading.stored", "a", "a5");
+    assert_int_equal(event_worker_start(f->s, &o, &e), 0);
+    wait_for(&newest, 5);
+    event_worker_stop();
+    assert_int_equal(newest.failures, 1);
+    assert_string_equal(newest.log[4], "a:a5");
+    assert_int_equal(newest.coalesced, 3); /* the retry stands for a5 alone: a4 is delivered */
+    event_worker_stats(&after);
+    assert_int_equal(after.coalesced - before.coalesced, 4);
+    assert_int_equal(fx_count(f, "SELECT done_seq FROM event_consumer WHERE consumer = 'newest'"),
+                     9);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM event_delivery WHERE consumer = 'newest' "
+                                 "AND delivered_ms IS NULL"),
+                     0);
+}
+
 static void a_failure_is_kept_on_its_delivery_row(void **state)
 {
     struct fx *f = *state;
@@ -229,6 +297,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failing_handler_is_retried_in_order_per_subject, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_failure_is_kept_on_its_delivery_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_coalescing_consumer_gets_the_newest_event_of_each_subject,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
