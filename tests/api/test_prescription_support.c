@@ -69,7 +69,9 @@ static int has(json_t *arr, const char *id)
     return 0;
 }
 
-static void clinic_and_hospital(struct rx_fixture *f)
+/* The clinic (a recipient of both demo purposes) and the hospital (of "cardio" only); the AI
+ * home doctor's client, a recipient of both too (service, the id the demo printed), is neither. */
+static void clinic_and_hospital(struct rx_fixture *f, const char *service)
 {
     struct resp r = api_get(f->s, "/api/v1/purposes");
     assert_status(&r, 200);
@@ -83,6 +85,8 @@ static void clinic_and_hospital(struct rx_fixture *f)
     }
     for (size_t k = 0; k < json_array_size(cardio); k++) {
         const char *id = json_string_value(json_array_get(cardio, k));
+        if (id == NULL || strcmp(id, service) == 0)
+            continue;
         if (has(home, id))
             snprintf(f->clinic, sizeof f->clinic, "%s", id);
         else
@@ -98,8 +102,14 @@ struct rx_fixture *rx_fixture_start(const char *const *extra_args)
     f->dir = temp_dir();
     char *cmd = str_printf("'%s' demo --people=10 --seed=1 --data-dir='%s' 2>/dev/null",
                            getenv("CITYOS_BIN"), f->dir);
-    free(run_command(cmd));
+    char *out = run_command(cmd);
     free(cmd);
+    char service[64];
+    text_value(strstr(out, "AI home doctor client_id=") != NULL
+                   ? strstr(out, "AI home doctor client_id=") + strlen("AI home doctor ")
+                   : out,
+               "client_id", service, sizeof service);
+    free(out);
     f->s = server_start_with(&(struct server_config){.data_dir = f->dir, .args = extra_args});
     const char *client = "{\"name\":\"rx test app\",\"kind\":\"public\",\"scopes\":"
                          "\"" PATIENT_SCOPE " " USER_SCOPE "\","
@@ -126,7 +136,7 @@ struct rx_fixture *rx_fixture_start(const char *const *extra_args)
     subject_of(f, f->t_hanako, f->hanako);
     first_id(f, "/api/v1/pharmacies", "pharmacies", f->pharmacy);
     first_id(f, "/api/v1/taxi-companies", "companies", f->taxi);
-    clinic_and_hospital(f);
+    clinic_and_hospital(f, service);
     return f;
 }
 
