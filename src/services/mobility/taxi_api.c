@@ -210,13 +210,15 @@ static json_t *optin_json(const struct mobility_optin *o)
 static int get_me_taxi(struct http_request *req, void *ctx)
 {
     struct mobility_api *api = ctx;
-    struct id_principal p;
-    int ok = begin_citizen(req, api, "Task", ID_PERM_R, &p);
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
+    int ok = begin_citizen(req, api, "Task", ID_PERM_R, pa);
     if (ok <= 0)
         return ok;
     struct mobility_optin o;
     struct err e = {0};
-    if (mobility__optin_get(api->store, p.subject_id, &o, &e) != 0) {
+    if (mobility__optin_get(api->store, pa->subject_id, &o, &e) != 0) {
         store_failed(req);
         return 0;
     }
@@ -439,13 +441,15 @@ static int list_orders(struct store *s, const char *col, const char *value, cons
 static int get_me_orders(struct http_request *req, void *ctx)
 {
     struct mobility_api *api = ctx;
-    struct id_principal p;
-    int ok = begin_citizen(req, api, "Task", ID_PERM_R, &p);
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
+    int ok = begin_citizen(req, api, "Task", ID_PERM_R, pa);
     if (ok <= 0)
         return ok;
     struct order_list l = {.a = req->arena};
     struct err e = {0};
-    if (list_orders(api->store, "subject_id", p.subject_id, "start_ms DESC", &l, &e) != 0) {
+    if (list_orders(api->store, "subject_id", pa->subject_id, "start_ms DESC", &l, &e) != 0) {
         store_failed(req);
         return 0;
     }

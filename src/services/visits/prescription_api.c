@@ -229,13 +229,15 @@ static json_t *choice_json(const struct visits_rx_choice *c)
 static int get_me_pharmacy(struct http_request *req, void *ctx)
 {
     struct visits_rx_api *api = ctx;
-    struct id_principal p;
-    int ok = begin_citizen(req, api, "Task", ID_PERM_R, &p);
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
+    int ok = begin_citizen(req, api, "Task", ID_PERM_R, pa);
     if (ok <= 0)
         return ok;
     struct visits_rx_choice c;
     struct err e = {0};
-    if (visits__rx_choice_get(api->store, p.subject_id, &c, &e) != 0) {
+    if (visits__rx_choice_get(api->store, pa->subject_id, &c, &e) != 0) {
         store_failed(req);
         return 0;
     }
@@ -425,13 +427,15 @@ static int list_orders(struct store *s, const char *col, const char *value, stru
 static int get_me_prescriptions(struct http_request *req, void *ctx)
 {
     struct visits_rx_api *api = ctx;
-    struct id_principal p;
-    int ok = begin_citizen(req, api, "Task", ID_PERM_R, &p);
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
+    int ok = begin_citizen(req, api, "Task", ID_PERM_R, pa);
     if (ok <= 0)
         return ok;
     struct order_list l = {.a = req->arena};
     struct err e = {0};
-    if (list_orders(api->store, "subject_id", p.subject_id, &l, &e) != 0) {
+    if (list_orders(api->store, "subject_id", pa->subject_id, &l, &e) != 0) {
         store_failed(req);
         return 0;
     }

@@ -352,13 +352,15 @@ static int answer_opened(struct http_request *req, struct pending *p)
 static int post_slots(struct http_request *req, void *ctx)
 {
     struct visits_api *api = ctx;
-    struct id_principal p;
-    int ok = begin_staff(req, api, &p);
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
+    int ok = begin_staff(req, api, pa);
     if (ok <= 0 || !query_only(req, NULL))
         return ok < 0 ? -1 : 0;
     struct fhir_verdict v;
     struct audit_event ev;
-    ok = decide(req, api, &p, "Slot", NULL, NULL, NULL, ID_PERM_C, "create", &v, &ev);
+    ok = decide(req, api, pa, "Slot", NULL, NULL, NULL, ID_PERM_C, "create", &v, &ev);
     if (ok <= 0)
         return ok;
     json_t *body = read_body(req, 0);
@@ -370,7 +372,7 @@ static int post_slots(struct http_request *req, void *ctx)
         http_problem(req, "validation-failed", "%s", e.msg);
         return 0;
     }
-    int doc = visits__is_doctor(api->store, in.practitioner, p.org_id, &e);
+    int doc = visits__is_doctor(api->store, in.practitioner, pa->org_id, &e);
     if (doc < 0) {
         http_problem(req, "unavailable", "the store did not answer");
         return 0;
@@ -398,7 +400,7 @@ static int post_slots(struct http_request *req, void *ctx)
     o->ids = arena_zalloc(req->arena, (size_t)n * sizeof *o->ids);
     if (o->ids == NULL)
         return -1;
-    o->org = p.org_id;
+    o->org = pa->org_id;
     o->practitioner = in.practitioner;
     o->specialty = in.specialty;
     o->modes = in.modes;
@@ -451,13 +453,15 @@ static int get_slots(struct http_request *req, void *ctx)
     static const char *const allowed[] = {"org",  "practitioner", "specialty", "mode",
                                           "from", "to",           NULL};
     struct visits_api *api = ctx;
-    struct id_principal p;
-    int ok = id_principal_require(req, api->store, &p);
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
+    int ok = id_principal_require(req, api->store, pa);
     if (ok <= 0 || !query_only(req, allowed))
         return ok < 0 ? -1 : 0;
     struct fhir_verdict v;
     struct audit_event ev;
-    ok = decide(req, api, &p, "Slot", NULL, NULL, NULL, ID_PERM_S, "search", &v, &ev);
+    ok = decide(req, api, pa, "Slot", NULL, NULL, NULL, ID_PERM_S, "search", &v, &ev);
     if (ok <= 0)
         return ok;
     struct visits_search_req q;
@@ -627,9 +631,11 @@ static int check_qr(struct http_request *req, struct visits_api *api, const char
 static int post_appointment(struct http_request *req, void *ctx)
 {
     struct visits_api *api = ctx;
-    struct id_principal p;
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
     const char *subject = NULL;
-    int ok = begin_citizen(req, api, &p, &subject);
+    int ok = begin_citizen(req, api, pa, &subject);
     if (ok <= 0 || !query_only(req, NULL))
         return ok < 0 ? -1 : 0;
     json_t *body = read_body(req, 0);
@@ -645,7 +651,7 @@ static int post_appointment(struct http_request *req, void *ctx)
     struct book_ctx *c = arena_zalloc(req->arena, sizeof *c);
     if (c == NULL)
         return -1;
-    ok = decide(req, api, &p, "Appointment", NULL, subject, "appointments", ID_PERM_C, "create", &v,
+    ok = decide(req, api, pa, "Appointment", NULL, subject, "appointments", ID_PERM_C, "create", &v,
                 &c->b.ev);
     if (ok <= 0)
         return ok;
@@ -654,7 +660,7 @@ static int post_appointment(struct http_request *req, void *ctx)
         return ok;
     if (in.qr != NULL && !check_qr(req, api, in.qr, subject))
         return 0;
-    new_appt(c, subject, &p, &c->slot, mode, in.qr, clock_now_ms());
+    new_appt(c, subject, pa, &c->slot, mode, in.qr, clock_now_ms());
     c->b.comment = in.comment;
     return run_write(req, api, visits__book_fn, &c->b, answer_booked);
 }
@@ -693,9 +699,11 @@ static int own_appt(struct http_request *req, struct visits_api *api, const stru
 
 static int change_appointment(struct http_request *req, struct visits_api *api, int reschedule)
 {
-    struct id_principal p;
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
     const char *subject = NULL;
-    int ok = begin_citizen(req, api, &p, &subject);
+    int ok = begin_citizen(req, api, pa, &subject);
     if (ok <= 0 || !query_only(req, NULL))
         return ok < 0 ? -1 : 0;
     json_t *body = read_body(req, !reschedule);
@@ -713,10 +721,10 @@ static int change_appointment(struct http_request *req, struct visits_api *api, 
     struct book_ctx *c = arena_zalloc(req->arena, sizeof *c);
     if (c == NULL)
         return -1;
-    if ((ok = own_appt(req, api, &p, subject, "update", &c->old)) <= 0)
+    if ((ok = own_appt(req, api, pa, subject, "update", &c->old)) <= 0)
         return ok;
     struct fhir_verdict v;
-    ok = decide(req, api, &p, "Appointment", c->old.id, subject, "appointments", ID_PERM_U,
+    ok = decide(req, api, pa, "Appointment", c->old.id, subject, "appointments", ID_PERM_U,
                 "update", &v, &c->b.ev);
     if (ok <= 0)
         return ok;
@@ -738,7 +746,7 @@ static int change_appointment(struct http_request *req, struct visits_api *api, 
             http_problem(req, "conflict", "the appointment already has this slot");
             return 0;
         }
-        new_appt(c, subject, &p, &c->slot, mode, c->old.qr_id[0] ? c->old.qr_id : NULL,
+        new_appt(c, subject, pa, &c->slot, mode, c->old.qr_id[0] ? c->old.qr_id : NULL,
                  c->b.now_ms);
     }
     return run_write(req, api, visits__book_fn, &c->b, answer_booked);
@@ -781,17 +789,19 @@ static int appt_item(const struct store_row *row, void *ctx)
 static int get_appointment(struct http_request *req, void *ctx)
 {
     struct visits_api *api = ctx;
-    struct id_principal p;
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
     const char *subject = NULL;
-    int ok = begin_citizen(req, api, &p, &subject);
+    int ok = begin_citizen(req, api, pa, &subject);
     if (ok <= 0 || !query_only(req, NULL))
         return ok < 0 ? -1 : 0;
     struct visits_appt_row a;
-    if ((ok = own_appt(req, api, &p, subject, "read", &a)) <= 0)
+    if ((ok = own_appt(req, api, pa, subject, "read", &a)) <= 0)
         return ok;
     struct fhir_verdict v;
     struct audit_event ev;
-    ok = decide(req, api, &p, "Appointment", a.id, subject, "appointments", ID_PERM_R, "read", &v,
+    ok = decide(req, api, pa, "Appointment", a.id, subject, "appointments", ID_PERM_R, "read", &v,
                 &ev);
     if (ok <= 0)
         return ok;
@@ -804,14 +814,16 @@ static int get_appointment(struct http_request *req, void *ctx)
 static int get_appointments(struct http_request *req, void *ctx)
 {
     struct visits_api *api = ctx;
-    struct id_principal p;
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
     const char *subject = NULL;
-    int ok = begin_citizen(req, api, &p, &subject);
+    int ok = begin_citizen(req, api, pa, &subject);
     if (ok <= 0 || !query_only(req, NULL))
         return ok < 0 ? -1 : 0;
     struct fhir_verdict v;
     struct audit_event ev;
-    ok = decide(req, api, &p, "Appointment", NULL, subject, "appointments", ID_PERM_S, "search", &v,
+    ok = decide(req, api, pa, "Appointment", NULL, subject, "appointments", ID_PERM_S, "search", &v,
                 &ev);
     if (ok <= 0)
         return ok;
@@ -846,8 +858,10 @@ static int get_org_appointments(struct http_request *req, void *ctx)
 {
     static const char *const allowed[] = {"date", "mode", "practitioner", NULL};
     struct visits_api *api = ctx;
-    struct id_principal p;
-    int ok = begin_staff(req, api, &p);
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
+    int ok = begin_staff(req, api, pa);
     if (ok <= 0 || !query_only(req, allowed))
         return ok < 0 ? -1 : 0;
     const char *date = http_query(req, "date"), *mode_s = http_query(req, "mode"),
@@ -872,7 +886,7 @@ static int get_org_appointments(struct http_request *req, void *ctx)
     int len = snprintf(sql, sizeof sql,
                        "SELECT " VISITS_APPT_COLS " FROM visits_appointment WHERE org_id = ? AND "
                        "start_ms >= ? AND start_ms < ? AND status <> 'cancelled'");
-    pv[np++] = STORE_TEXT_V(p.org_id);
+    pv[np++] = STORE_TEXT_V(pa->org_id);
     pv[np++] = STORE_INT_V(day);
     pv[np++] = STORE_INT_V(day + VISITS_DAY_MS);
     if (mode != 0) {
@@ -909,7 +923,7 @@ static int get_org_appointments(struct http_request *req, void *ctx)
                                  .decided_by = "rule:visits-booked-with",
                                  .reason = "the patient booked this appointment with the "
                                            "organisation"};
-        if (fhir_access_event(req, &p, &t, "search", &v, &evs[i]) != 0 ||
+        if (fhir_access_event(req, pa, &t, "search", &v, &evs[i]) != 0 ||
             json_array_append_new(items, appt_json(api, req->arena, &l.rows[i], 1)) != 0) {
             json_decref(items);
             return -1;
@@ -982,8 +996,10 @@ static int answer_consult(struct http_request *req, struct pending *p)
 
 static int consult_step(struct http_request *req, struct visits_api *api, int start)
 {
-    struct id_principal p;
-    int ok = begin_staff(req, api, &p);
+    struct id_principal *pa = arena_zalloc(req->arena, sizeof *pa);
+    if (pa == NULL)
+        return -1;
+    int ok = begin_staff(req, api, pa);
     if (ok <= 0 || !query_only(req, NULL))
         return ok < 0 ? -1 : 0;
     struct visits_finish_req fin = {0};
@@ -1001,10 +1017,10 @@ static int consult_step(struct http_request *req, struct visits_api *api, int st
     if (cc == NULL || arena_defer(req->arena, consult_release, cc) != 0)
         return -1;
     struct visits__consult *c = &cc->c;
-    if ((ok = org_appt(req, api, &p, &c->appt)) <= 0)
+    if ((ok = org_appt(req, api, pa, &c->appt)) <= 0)
         return ok;
     struct fhir_verdict v;
-    ok = decide(req, api, &p, start ? "Encounter" : "DiagnosticReport", NULL, c->appt.subject_id,
+    ok = decide(req, api, pa, start ? "Encounter" : "DiagnosticReport", NULL, c->appt.subject_id,
                 "clinical", start ? ID_PERM_C : (fin.notes != NULL ? ID_PERM_C : ID_PERM_U),
                 start ? "create" : "update", &v, &c->ev);
     if (ok <= 0)
@@ -1036,7 +1052,7 @@ static int consult_step(struct http_request *req, struct visits_api *api, int st
                                             .description = desc,
                                             .key = key,
                                             .now_ms = c->now_ms,
-                                            .actor = &p,
+                                            .actor = pa,
                                             .request_id = req->request_id};
             struct err e = {0};
             if (visits_invoice_prepare(&cc->inv, &in, &e) != 0) {
