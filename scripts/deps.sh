@@ -15,6 +15,11 @@ packages=(
   sqlite3
   # tests/oidc: a real OIDC client library (oauth4webapi) runs on node (Debian 12: node 18)
   nodejs
+  # tests/portal: the portal's browser tests drive Debian's chromium (never a browser downloaded
+  # by playwright); the CJK fonts make the Japanese screenshots readable
+  chromium chromium-driver fonts-noto-cjk
+  # issue 9: the PostgreSQL backend (libpq) and the throwaway server of scripts/postgres.sh
+  libpq-dev postgresql postgresql-client
 )
 # npm by command, not by package: a node from elsewhere (e.g. a nodejs package that bundles npm
 # and conflicts with Debian's npm) already has one, and apt-get would refuse to install it.
@@ -67,4 +72,14 @@ if command -v npm >/dev/null && [ -f "$fhirclient/package-lock.json" ] &&
      [ "$fhirclient/package-lock.json" -nt "$fhirclient/node_modules/.package-lock.json" ]; }; then
   echo "cityos: npm ci --prefix tests/fhirclient" >&2
   npm ci --prefix "$fhirclient" --no-audit --no-fund --loglevel=error >&2
+fi
+
+# The portal's browser-test packages (playwright-core, which downloads no browser), exactly as
+# pinned in tests/portal/package-lock.json; again only when missing or older than the lock file.
+portal="$(cd "$(dirname "$0")/.." && pwd)/tests/portal"
+if command -v npm >/dev/null && [ -f "$portal/package-lock.json" ] &&
+   { [ ! -f "$portal/node_modules/.package-lock.json" ] ||
+     [ "$portal/package-lock.json" -nt "$portal/node_modules/.package-lock.json" ]; }; then
+  echo "cityos: npm ci --prefix tests/portal" >&2
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix "$portal" --no-audit --no-fund --loglevel=error >&2
 fi

@@ -29,6 +29,19 @@ meson compile -C build-tsan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1:print_summary=1
 export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1:print_summary=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+# issue 9: a throwaway PostgreSQL (initdb in a temporary folder, loopback only, a random port,
+# stopped on exit) for the tests of suite "pg": the store's unit tests and the API tests that
+# already pass on PostgreSQL (tests/api/meson.build), run beside the SQLite ones
+pgdir="$(mktemp -d /tmp/cityos-pg-XXXXXX)"
+trap 'bash scripts/postgres.sh stop "$pgdir" >/dev/null 2>&1 || true; rm -rf "$pgdir"' EXIT
+for attempt in 1 2 3 4 5; do
+  pgport=$((20000 + RANDOM % 40000))
+  if CITYOS_TEST_DATABASE_URL="$(bash scripts/postgres.sh start "$pgdir" "$pgport")"; then
+    export CITYOS_TEST_DATABASE_URL
+    break
+  fi
+done
+[ -n "${CITYOS_TEST_DATABASE_URL:-}" ] || { echo "test.sh: cannot start PostgreSQL" >&2; exit 1; }
 log=build-test/meson-logs/test-summary.txt
 rc=0
 meson test -C build-test --print-errorlogs --num-processes 2 "$@" 2>&1 | tee "$log" || rc=$?

@@ -48,6 +48,8 @@ struct config {
     long long taxi_snow_pct;          /* travel time * this / 100 when it snows */
     long long taxi_margin_min;        /* minutes at the door before the appointment */
     char weather[16];                 /* "normal" or "snow", until a sensor says otherwise */
+    /* "": SQLite in data_dir; "postgresql://...": the PostgreSQL store (issue 9) */
+    char database_url[CONFIG_STR_MAX];
 };
 
 /* Defaults of the controller options (also what a consent_api without them falls back to). */

@@ -9,6 +9,10 @@ struct store;
 #define DEMO_EMAIL_TARO         "taro.aizu@example.jp"
 #define DEMO_EMAIL_DOCTOR       "dr.yamaguchi@minato-clinic.example.jp"
 #define DEMO_EMAIL_CARDIOLOGIST "dr.watanabe@tsurugajo-hospital.example.jp"
+#define DEMO_EMAIL_HANAKO       "hanako.aizu@example.jp"
+#define DEMO_EMAIL_MISAKI       "misaki.sato@example.jp"
+#define DEMO_EMAIL_PHARMACIST   "hoshi@minato-pharmacy.example.jp"
+#define DEMO_EMAIL_DISPATCHER   "dispatch@aizu-taxi.example.jp"
 
 /* Seeds the consent side of STORY.md S1 (demo_consent.c): the purposes "homedoctor" and
  * "cardio" (version 1, the family clinic and the hospital as recipients) unless a purpose of

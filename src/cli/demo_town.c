@@ -298,7 +298,7 @@ static struct cast_member cast[] = {
      68,
      ID_SEX_FEMALE,
      D_MINATO,
-     "hanako.aizu@example.jp",
+     DEMO_EMAIL_HANAKO,
      "Hanako-Yuki-4Rm8-Zp2v",
      ""},
     {"his daughter (nearby, sees his alerts)",
@@ -307,7 +307,7 @@ static struct cast_member cast[] = {
      42,
      ID_SEX_FEMALE,
      D_JOTO,
-     "misaki.sato@example.jp",
+     DEMO_EMAIL_MISAKI,
      "Misaki-Kaki-9Tn5-Hc3j",
      ""},
     {"family doctor, 湊ファミリークリニック",
@@ -334,7 +334,7 @@ static struct cast_member cast[] = {
      39,
      ID_SEX_FEMALE,
      D_MINATO,
-     "hoshi@minato-pharmacy.example.jp",
+     DEMO_EMAIL_PHARMACIST,
      "Pharma-Sazae-8Gv4-Ky7r",
      ""},
     {"dispatcher, 会津みなとタクシー",
@@ -343,7 +343,7 @@ static struct cast_member cast[] = {
      45,
      ID_SEX_MALE,
      D_IKKI,
-     "dispatch@aizu-taxi.example.jp",
+     DEMO_EMAIL_DISPATCHER,
      "Taxi-Akabe-5Np9-Ws4t",
      ""},
     {"city administrator, 会津若松市役所",
@@ -455,10 +455,16 @@ static int seed_clients(struct store *s, const char *clinic_id, struct clients *
         NULL};
     /* the city's own portal: the citizen manages their consents there (patient/Consent.cu), which
      * a third-party app like the one above cannot */
+    /* the portal served by cityos itself (web/, docs/internals/portal.md) comes back to the
+     * issuer's root: the default --issuer http://localhost:8080 and its loopback twin; the
+     * sample app's URIs stay for the API tests that sign in through this client */
+    static const char *const portal_redirects[] = {
+        "http://localhost:8080/", "http://127.0.0.1:8080/", "http://127.0.0.1:8765/callback",
+        "https://phr.example.jp/callback"};
     struct id_client_new portal = {"会津若松市 市民ポータル (city portal)",
                                    ID_CLIENT_PUBLIC,
-                                   redirects,
-                                   COUNT(redirects),
+                                   portal_redirects,
+                                   COUNT(portal_redirects),
                                    "openid profile fhirUser launch/patient patient/*.rs "
                                    "patient/Consent.cu",
                                    ID_GRANT_AUTHORIZATION_CODE,

@@ -59,7 +59,7 @@ struct store *cli_open_store(const struct config *cfg)
 {
     struct err e = {0};
     struct store *store = NULL;
-    struct store_options so = {cfg->data_dir, (int)cfg->store_batch_max};
+    struct store_options so = {cfg->data_dir, (int)cfg->store_batch_max, cfg->database_url};
     if (store_open(&store, &so, &e) != 0) {
         log_error("%s", e.msg);
         return NULL;

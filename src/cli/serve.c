@@ -30,6 +30,14 @@
 #include "identity/keys.h"
 #include "identity/principal.h"
 #include "services/notices/notices_api.h"
+#include "web/portal.h"
+#include "services/triage/triage.h"
+#include "services/triage/triage_api.h"
+#include "services/wallet/wallet.h"
+#include "services/wallet/wallet_api.h"
+#include "services/mobility/mobility.h"
+#include "services/visits/prescription.h"
+#include "services/visits/visits.h"
 #include "store/store.h"
 
 /* The modules' long-lived state; static because it lives as long as the process serves. */
@@ -45,6 +53,12 @@ static struct audit_api audit_views;
 static struct consent_api consents;
 static struct fhir_api fhir;
 static struct device_api devices;
+static struct triage_api triage;
+static struct wallet_api wallet_routes;
+static struct mobility_api mobility_routes;
+static struct visits_rx_api rx_routes;
+static struct visits_api visits_routes;
+static struct web_portal portal;
 
 static int register_routes(struct store *s, const struct config *cfg)
 {
@@ -90,6 +104,20 @@ static int register_routes(struct store *s, const struct config *cfg)
         rc = device_api_register(&router, &devices, s);
     if (rc == 0 && (rc = id_discovery_init(&discovery, cfg->issuer, id_keys_get(), NULL)) == 0)
         rc = id_discovery_register(&router, &discovery);
+    /* the citizen portal at / (issue 8, docs/internals/portal.md) */
+    if (rc == 0)
+        rc = web_portal_register(&router, &portal, s, cfg->issuer);
+    /* the visit journey (issue 7) */
+    if (rc == 0)
+        rc = triage_api_register(&router, &triage, s);
+    if (rc == 0)
+        rc = wallet_api_register(&router, &wallet_routes, s);
+    if (rc == 0)
+        rc = visits_api_register(&router, &visits_routes, s, cfg);
+    if (rc == 0)
+        rc = visits_rx_api_register(&router, &rx_routes, s, cfg);
+    if (rc == 0)
+        rc = mobility_api_register(&router, &mobility_routes, s, cfg);
     /* last: the literal routes before it (/fhir/Consent, /fhir/AuditEvent,
      * /fhir/.well-known/smart-configuration) win over its /fhir/{type}/{id} patterns */
     if (rc == 0)
@@ -127,6 +155,13 @@ int cli_serve(int argc, char **argv)
         store_close(store);
         return 1;
     }
+    /* the triage tables (data/triage/, built in) are checked before anything is served */
+    if (triage_register(store, &cfg, &e) != 0) {
+        log_error("triage: %s", e.msg);
+        id_keys_close();
+        store_close(store);
+        return 1;
+    }
     if (register_routes(store, &cfg) != 0) {
         log_error("cannot register the routes");
         ingest_dynsec_stop();
@@ -137,11 +172,17 @@ int cli_serve(int argc, char **argv)
     /* device readings (issue 6, docs/internals/ingest.md): the outbox worker, then the MQTT
      * subscribers (when mqtt-port is set) */
     if (homedoctor_service_register(store, &cfg, &e) != 0 || /* issue 6: the home doctor */
+        wallet_register(store, &cfg, &e) != 0 ||    /* issue 7: invoices paid under mandates */
+        visits_register(store, &cfg, &e) != 0 ||    /* bookings: invoice.paid, reminders */
+        visits_rx_register(store, &cfg, &e) != 0 || /* e-prescriptions: the pharmacy fee */
+        mobility_register(store, &cfg, &e) != 0 ||  /* taxis timed to appointments */
         event_worker_start(store, NULL, &e) != 0 || ingest_start(store, &cfg, &e) != 0 ||
         http_metrics_add(ingest_metrics_render, NULL) != 0) {
-        log_error("ingest: %s", e.msg);
+        log_error("starting the services: %s", e.msg);
         ingest_stop();
         event_worker_stop();
+        homedoctor_service_stop();
+        visits_stop();
         id_keys_close();
         store_close(store);
         return 1;
@@ -161,6 +202,8 @@ int cli_serve(int argc, char **argv)
         log_error("%s", e.msg);
         ingest_stop();
         event_worker_stop();
+        homedoctor_service_stop();
+        visits_stop();
         id_keys_close();
         store_close(store);
         return 1;
@@ -184,10 +227,13 @@ int cli_serve(int argc, char **argv)
     http_server_stop(server);
     ingest_stop(); /* the message being stored finishes; nothing more is acknowledged */
     event_worker_stop();
+    homedoctor_service_stop(); /* its scan thread, before the consent index goes */
+    visits_stop();             /* the reminder thread */
     ticker_stop(ticker);
     consent_index_close_global();
     ingest_dynsec_stop();
     id_discovery_release(&discovery);
+    web_portal_release(&portal);
     id_principal_release();
     id_keys_close();
     store_close(store);

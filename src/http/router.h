@@ -9,7 +9,7 @@
 #include "base/histogram.h"
 #include "http/request.h"
 
-#define HTTP_MAX_ROUTES 128
+#define HTTP_MAX_ROUTES 256
 #define HTTP_MAX_STATUS 600
 
 /* Per-route counters, updated lock-free by the server threads and read by /metrics. */

@@ -377,6 +377,147 @@ static const struct store__migration migrations[] = {
                "CREATE INDEX inbox_item_by_subject ON inbox_item (subject_id, created_ms);"
                "CREATE INDEX inbox_item_by_consent ON inbox_item (consent_id);",
     },
+    {
+        /* issue 7 part 5: the wallet (docs/internals/wallet.md). Accounts ("person:<id>",
+         * "org:<id>", "city", and the ledger's own "mint" and "expired"); immutable transfers
+         * and their double entries (each account's entries numbered 1, 2, ... with the running
+         * balance); lots (what an account holds of each issuance, with its expiry) and every
+         * lot move; idempotency keys per caller; refund totals; mandates and their monthly use;
+         * the invoices the wallet was asked to pay. Balances are changed only by conditional
+         * UPDATEs (balance - ? WHERE balance >= ?) so the checks hold on PostgreSQL too. */
+        .version = 14,
+        .name = "wallet",
+        .sql = "CREATE TABLE wallet_account (id TEXT PRIMARY KEY, "
+               "kind TEXT NOT NULL CHECK (kind IN ('person', 'org', 'city', 'mint', 'expired')), "
+               "owner TEXT, balance BIGINT NOT NULL, last_seq BIGINT NOT NULL, "
+               "created_ms BIGINT NOT NULL, CHECK (kind = 'mint' OR balance >= 0), "
+               "CHECK (balance <= 1000000000000));"
+               "INSERT INTO wallet_account (id, kind, owner, balance, last_seq, created_ms) "
+               "VALUES ('mint', 'mint', NULL, 0, 0, 0);"
+               "INSERT INTO wallet_account (id, kind, owner, balance, last_seq, created_ms) "
+               "VALUES ('expired', 'expired', NULL, 0, 0, 0);"
+               "INSERT INTO wallet_account (id, kind, owner, balance, last_seq, created_ms) "
+               "VALUES ('city', 'city', NULL, 0, 0, 0);"
+               "CREATE TABLE wallet_transfer (id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK "
+               "(kind IN ('issue', 'transfer', 'refund', 'payment', 'expire')), "
+               "from_account TEXT NOT NULL, to_account TEXT NOT NULL, "
+               "amount BIGINT NOT NULL CHECK (amount > 0), expires_ms BIGINT, refund_of TEXT, "
+               "invoice TEXT, mandate TEXT, month TEXT, memo TEXT, created_by TEXT NOT NULL, "
+               "created_ms BIGINT NOT NULL);"
+               "CREATE INDEX wallet_transfer_by_refund ON wallet_transfer (refund_of);"
+               "CREATE INDEX wallet_transfer_by_invoice ON wallet_transfer (invoice);"
+               "CREATE TABLE wallet_entry (account TEXT NOT NULL, seq BIGINT NOT NULL, "
+               "transfer_id TEXT NOT NULL, counterparty TEXT NOT NULL, amount BIGINT NOT NULL, "
+               "balance_after BIGINT NOT NULL, created_ms BIGINT NOT NULL, "
+               "PRIMARY KEY (account, seq));"
+               "CREATE INDEX wallet_entry_by_transfer ON wallet_entry (transfer_id);"
+               "CREATE TABLE wallet_lot (account TEXT NOT NULL, issue_id TEXT NOT NULL, "
+               "expires_ms BIGINT NOT NULL, remaining BIGINT NOT NULL CHECK (remaining >= 0), "
+               "PRIMARY KEY (account, issue_id));"
+               "CREATE INDEX wallet_lot_live ON wallet_lot (account, expires_ms, issue_id) "
+               "WHERE remaining > 0;"
+               "CREATE INDEX wallet_lot_by_expiry ON wallet_lot (expires_ms, account) "
+               "WHERE remaining > 0;"
+               "CREATE TABLE wallet_lot_move (transfer_id TEXT NOT NULL, account TEXT NOT NULL, "
+               "issue_id TEXT NOT NULL, amount BIGINT NOT NULL, "
+               "PRIMARY KEY (transfer_id, account, issue_id));"
+               "CREATE INDEX wallet_lot_move_by_lot ON wallet_lot_move (account, issue_id);"
+               "CREATE TABLE wallet_refunded (transfer_id TEXT PRIMARY KEY, "
+               "amount BIGINT NOT NULL CHECK (amount >= 0));"
+               "CREATE TABLE wallet_idem (caller TEXT NOT NULL, idem_key TEXT NOT NULL, "
+               "request_hash TEXT NOT NULL, status INTEGER NOT NULL, response TEXT NOT NULL, "
+               "transfer_id TEXT NOT NULL, created_ms BIGINT NOT NULL, "
+               "PRIMARY KEY (caller, idem_key));"
+               "CREATE TABLE wallet_mandate (id TEXT PRIMARY KEY, person TEXT NOT NULL, "
+               "org TEXT NOT NULL, purpose TEXT NOT NULL, limit_month BIGINT NOT NULL CHECK "
+               "(limit_month > 0), created_ms BIGINT NOT NULL, revoked_ms BIGINT);"
+               "CREATE INDEX wallet_mandate_by_person ON wallet_mandate (person, created_ms);"
+               "CREATE TABLE wallet_mandate_use (mandate TEXT NOT NULL, month TEXT NOT NULL, "
+               "used BIGINT NOT NULL CHECK (used >= 0), PRIMARY KEY (mandate, month));"
+               "CREATE TABLE wallet_invoice (id TEXT PRIMARY KEY, person TEXT NOT NULL, "
+               "issuer TEXT NOT NULL, amount BIGINT NOT NULL CHECK (amount > 0), "
+               "purpose TEXT NOT NULL, description TEXT NOT NULL, "
+               "status TEXT NOT NULL CHECK (status IN ('open', 'paid')), transfer_id TEXT, "
+               "mandate TEXT, created_ms BIGINT NOT NULL, paid_ms BIGINT);"
+               "CREATE INDEX wallet_invoice_by_person ON wallet_invoice (person, created_ms);",
+    },
+    {
+        /* issue 7 parts 2 and 3 (H-visits; docs/internals/visits.md): schedules and slots of
+         * practitioners (the search's table beside the shared FHIR Schedule and Slot), the
+         * appointments (the state behind each FHIR Appointment), one booking row per slot (its
+         * primary key is the "never two bookings of one slot" guarantee), and the invoices by
+         * their idempotency key (the state behind each FHIR Invoice) */
+        .version = 15,
+        .name = "visits",
+        .sql =
+            "CREATE TABLE visits_schedule (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, "
+            "practitioner_id TEXT NOT NULL, specialty TEXT NOT NULL, "
+            "created_ms BIGINT NOT NULL, UNIQUE (org_id, practitioner_id));"
+            "CREATE TABLE visits_slot (id TEXT PRIMARY KEY, "
+            "schedule_id TEXT NOT NULL REFERENCES visits_schedule (id), "
+            "org_id TEXT NOT NULL, practitioner_id TEXT NOT NULL, specialty TEXT NOT NULL, "
+            "modes TEXT NOT NULL CHECK (modes IN ('in-person', 'online', 'both')), "
+            "start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, "
+            "status TEXT NOT NULL CHECK (status IN ('free', 'busy')), "
+            "created_ms BIGINT NOT NULL, UNIQUE (schedule_id, start_ms), "
+            "CHECK (end_ms > start_ms));"
+            "CREATE INDEX visits_slot_by_time ON visits_slot (status, start_ms);"
+            "CREATE INDEX visits_slot_by_org ON visits_slot (org_id, start_ms);"
+            "CREATE TABLE visits_appointment (id TEXT PRIMARY KEY, "
+            "subject_id TEXT NOT NULL, slot_id TEXT NOT NULL REFERENCES visits_slot (id), "
+            "org_id TEXT NOT NULL, practitioner_id TEXT NOT NULL, "
+            "mode TEXT NOT NULL CHECK (mode IN ('in-person', 'online')), "
+            "start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, "
+            "status TEXT NOT NULL CHECK (status IN ('booked', 'cancelled', 'arrived', "
+            "'fulfilled')), "
+            "qr_id TEXT, room TEXT, encounter_id TEXT, report_id TEXT, invoice_id TEXT, "
+            "booked_by TEXT NOT NULL, created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL, "
+            "reminded_ms BIGINT, reason TEXT);"
+            "CREATE INDEX visits_appointment_by_subject ON visits_appointment "
+            "(subject_id, start_ms);"
+            "CREATE INDEX visits_appointment_by_org ON visits_appointment (org_id, start_ms);"
+            "CREATE INDEX visits_appointment_by_time ON visits_appointment (status, start_ms);"
+            "CREATE TABLE visits_booking (slot_id TEXT PRIMARY KEY REFERENCES visits_slot (id), "
+            "appointment_id TEXT NOT NULL UNIQUE, created_ms BIGINT NOT NULL);"
+            "CREATE TABLE visits_invoice (key TEXT PRIMARY KEY, invoice_id TEXT NOT NULL UNIQUE, "
+            "subject_id TEXT NOT NULL, issuer_org TEXT NOT NULL, "
+            "amount BIGINT NOT NULL CHECK (amount > 0), purpose TEXT NOT NULL, "
+            "status TEXT NOT NULL CHECK (status IN ('issued', 'balanced')), "
+            "created_ms BIGINT NOT NULL, paid_ms BIGINT, transfer TEXT);",
+    },
+    {
+        /* issue 7 parts 4 and 6 (H-rx; docs/internals/prescription.md, mobility.md): the
+         * citizen's chosen pharmacy and taxi opt-in (with the consent each rests on), the
+         * prescription orders a pharmacy works through (the state behind each FHIR Task), the
+         * taxi orders by appointment, and the weather reported by an administrator or a sensor */
+        .version = 16,
+        .name = "pharmacy_mobility",
+        .sql = "CREATE TABLE rx_pharmacy_choice (subject_id TEXT PRIMARY KEY, "
+               "org_id TEXT NOT NULL, consent_id TEXT NOT NULL, updated_ms BIGINT NOT NULL);"
+               "CREATE TABLE rx_order (task_id TEXT PRIMARY KEY, request_id TEXT NOT NULL, "
+               "subject_id TEXT NOT NULL, pharmacy_id TEXT NOT NULL, prescriber_org TEXT NOT NULL, "
+               "prescriber_id TEXT NOT NULL, medication TEXT NOT NULL, status TEXT NOT NULL, "
+               "guidance TEXT, guidance_by TEXT, guidance_ms BIGINT, dispense_id TEXT, "
+               "dispensed_by TEXT, dispensed_ms BIGINT, fee BIGINT, delivered_ms BIGINT, "
+               "created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL);"
+               "CREATE INDEX rx_order_by_pharmacy ON rx_order (pharmacy_id, created_ms);"
+               "CREATE INDEX rx_order_by_subject ON rx_order (subject_id, created_ms);"
+               "CREATE TABLE mobility_optin (subject_id TEXT PRIMARY KEY, "
+               "company_id TEXT NOT NULL, consent_id TEXT NOT NULL, enabled INTEGER NOT NULL, "
+               "updated_ms BIGINT NOT NULL);"
+               "CREATE TABLE mobility_order (appointment_id TEXT PRIMARY KEY, "
+               "task_id TEXT NOT NULL UNIQUE, subject_id TEXT NOT NULL, company_id TEXT NOT NULL, "
+               "facility_id TEXT NOT NULL, start_ms BIGINT NOT NULL, pickup_ms BIGINT NOT NULL, "
+               "lead_min INTEGER NOT NULL, distance_m BIGINT NOT NULL, snow INTEGER NOT NULL, "
+               "pickup_place TEXT NOT NULL, facility_name TEXT NOT NULL, "
+               "status TEXT NOT NULL, note TEXT, created_ms BIGINT NOT NULL, "
+               "updated_ms BIGINT NOT NULL);"
+               "CREATE INDEX mobility_order_by_company ON mobility_order (company_id, pickup_ms);"
+               "CREATE INDEX mobility_order_by_subject ON mobility_order (subject_id, start_ms);"
+               "CREATE TABLE mobility_weather (id INTEGER PRIMARY KEY, snow INTEGER NOT NULL, "
+               "source TEXT NOT NULL, sensor TEXT, reported_by TEXT NOT NULL, "
+               "updated_ms BIGINT NOT NULL);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)

@@ -1,5 +1,6 @@
 /* sqlite.c - the SQLite backend of store.h: one writer thread that commits queued writes in
  * batches (group commit), a read connection per thread, per-connection statement caches. */
+#include "store/sqlite_names.h" /* before store.h: see store.c */
 #include "store/store.h"
 
 #include <errno.h>
@@ -27,7 +28,7 @@
 #define STMT_CACHE_BUCKETS    128    /* hash buckets of the statement cache (power of two) */
 #define SQL_MAX_BYTES         ((size_t)256 * 1024) /* longest SQL text accepted */
 #define BUSY_TIMEOUT_MS       5000 /* waits for another process's lock before SQLITE_BUSY */
-#define WAL_CHECKPOINT_FRAMES 1000 /* WAL size that triggers a passive checkpoint */
+#define WAL_CHECKPOINT_FRAMES 4000 /* WAL frames that trigger a passive checkpoint (16 MiB) */
 /* page caches, as negative KiB (PRAGMA cache_size): the writer's holds a whole batch's pages;
  * each reader's the hot index pages of searches */
 #define WRITER_CACHE_KIB   "-65536"
@@ -1000,6 +1001,12 @@ static int writer_open(struct store *s, struct err *e)
      * and SQLite's default 2 MiB made it spill (write) pages in the middle of a transaction */
     if (ret == 0)
         ret = conn_exec(&s->w, "PRAGMA cache_size=" WRITER_CACHE_KIB, NULL, 0, e);
+    /* each write runs in a savepoint, and SQLite copies every page a savepoint touches first
+     * into a statement journal, which spills to a temporary file beyond 64 KiB: an Observation
+     * with its index rows touches ~70 pages, so every write did ~100 pwrite()s to /var/tmp.
+     * In memory the journal is a memcpy (and it is discarded at each RELEASE anyway). */
+    if (ret == 0)
+        ret = conn_exec(&s->w, "PRAGMA temp_store=MEMORY", NULL, 0, e);
     if (ret != 0)
         goto out;
     /* replaces SQLite's auto-checkpoint, which would run inside COMMIT and delay acks */

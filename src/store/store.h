@@ -33,6 +33,9 @@ struct store_value {
 struct store_options {
     const char *data_dir; /* created if missing (one level); must be writable */
     int batch_max;        /* most writes committed in one transaction; <= 0 picks 256 */
+    /* NULL or "": SQLite in data_dir. "postgresql://...": PostgreSQL through libpq (pg.c), and
+     * data_dir is not used by the store. */
+    const char *database_url;
 };
 
 /* Opens (creating if needed) the store in opt->data_dir, applies pending numbered migrations

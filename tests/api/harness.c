@@ -489,6 +489,18 @@ struct server *server_new(const struct server_config *cfg)
     argv[k] = NULL;
     s->argv = argv;
     s->envp = build_env(cfg->env);
+    char *pg_url = harness__pg_url_for(s->data_dir); /* issue 9: a PostgreSQL run */
+    if (pg_url != NULL) {
+        size_t n = 0;
+        while (s->envp[n] != NULL)
+            n++;
+        s->envp = realloc(s->envp, (n + 2) * sizeof *s->envp);
+        if (s->envp == NULL)
+            abort();
+        s->envp[n] = str_printf("CITYOS_DATABASE_URL=%s", pg_url);
+        s->envp[n + 1] = NULL;
+        free(pg_url);
+    }
     s->curl = client_new();
 
     int placed = 0;
@@ -723,7 +735,9 @@ CURL *harness__curl(struct server *s)
 
 char *run_command(const char *cmd)
 {
-    FILE *p = popen(cmd, "r");
+    char *pg_cmd = harness__pg_command(cmd); /* issue 9: a PostgreSQL run */
+    FILE *p = popen(pg_cmd != NULL ? pg_cmd : cmd, "r");
+    free(pg_cmd);
     assert_non_null(p);
     size_t cap = 8192, len = 0, n;
     char *out = malloc(cap);

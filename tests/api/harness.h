@@ -236,6 +236,11 @@ uint64_t now_ms(void); /* monotonic */
 /* ---- shared between harness.c and harness_http.c only ---- */
 
 struct timespec;
+/* PostgreSQL runs (harness_pg.c): the database URL for a data folder when
+ * CITYOS_TEST_DATABASE_URL is set (created on first use; malloc'd), else NULL; and cmd with
+ * CITYOS_DATABASE_URL exported for the --data-dir it names, else NULL. */
+char *harness__pg_url_for(const char *data_dir);
+char *harness__pg_command(const char *cmd);
 void harness__init(void);                            /* curl's global init, once */
 void *harness__xmalloc(size_t n);                    /* aborts when out of memory */
 char *harness__xstrdup(const char *s);               /* aborts when out of memory */

@@ -437,9 +437,8 @@ static void a_huge_header_is_431(void **state)
 static void an_unknown_route_is_404(void **state)
 {
     struct server *s = *state;
-    const char *const paths[] = {
-        "/api/v1/notice", "/api/v2/notices", "/api/v1/notices/a/b", "/api/v1/notices/", "/",
-        "/health/"};
+    const char *const paths[] = {"/api/v1/notice",   "/api/v2/notices", "/api/v1/notices/a/b",
+                                 "/api/v1/notices/", "/nothing",        "/health/"};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         long before = notice_count(s);
         struct resp r = api(s, "POST", paths[i], LIST(AUTH_HEADER, JSON_HEADER), VALID_NOTICE,
