@@ -841,3 +841,24 @@ int consent_list_for_subject(struct store *s, const char *subject_id, struct are
     *n = rc == 0 ? l.n : 0;
     return rc;
 }
+
+const char *consent_open_org_consent(struct store *s, const char *subject, const char *org,
+                                     const char *purpose, enum consent_category category,
+                                     struct arena *a, int *failed)
+{
+    struct consent_record *list = NULL;
+    size_t n = 0;
+    struct err e = {0};
+    *failed = consent_list_for_subject(s, subject, a, &list, &n, &e) != 0;
+    consent_cats want = (consent_cats)1u << category;
+    for (size_t i = 0; !*failed && i < n; i++) {
+        const struct consent_record *c = &list[i];
+        if (!c->withdrawn && c->recipient_kind == CONSENT_TO_ORGANISATION &&
+            c->recipient_id != NULL && strcmp(c->recipient_id, org) == 0 &&
+            strcmp(c->purpose_code, purpose) == 0 && (c->cats & want) &&
+            (c->actions & (CONSENT_READ | CONSENT_WRITE)) == (CONSENT_READ | CONSENT_WRITE) &&
+            c->valid_until_ms == 0)
+            return arena_strdup(a, c->id);
+    }
+    return NULL;
+}

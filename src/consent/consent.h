@@ -249,6 +249,14 @@ int consent_get(struct store *s, const char *subject_id, const char *consent_id,
 int consent_list_for_subject(struct store *s, const char *subject_id, struct arena *a,
                              struct consent_record **out, size_t *n, struct err *e);
 
+/* The id (in a) of subject's active, open-ended consent to organisation org for purpose that
+ * covers category for both reading and writing, or NULL when there is none (*failed: 1 when
+ * the store could not be read). For a choice that rests on such a consent (the pharmacy a
+ * citizen chose, the taxi company they opted in to): granted again only when it is missing. */
+const char *consent_open_org_consent(struct store *s, const char *subject, const char *org,
+                                     const char *purpose, enum consent_category category,
+                                     struct arena *a, int *failed);
+
 /* May delegate_id manage subject_id's consents at now_ms, by the store's family links (a link
  * valid then with manage_consents or everything)? 1, 0, or a negative error. */
 int consent_may_manage(struct store *s, const char *delegate_id, const char *subject_id,

@@ -264,28 +264,6 @@ static int answer_optin(struct http_request *req, void *ctx)
     return 0;
 }
 
-/* An active consent of subject to company for "mobility" covering location read and write, or
- * NULL. */
-static const char *held_consent(struct store *s, const char *subject, const char *company,
-                                struct arena *a, int *failed)
-{
-    struct consent_record *list = NULL;
-    size_t n = 0;
-    struct err e = {0};
-    *failed = consent_list_for_subject(s, subject, a, &list, &n, &e) != 0;
-    consent_cats loc = (consent_cats)1u << CONSENT_CAT_LOCATION;
-    for (size_t i = 0; !*failed && i < n; i++) {
-        const struct consent_record *c = &list[i];
-        if (!c->withdrawn && c->recipient_kind == CONSENT_TO_ORGANISATION &&
-            c->recipient_id != NULL && strcmp(c->recipient_id, company) == 0 &&
-            strcmp(c->purpose_code, MOBILITY_PURPOSE) == 0 && (c->cats & loc) &&
-            (c->actions & (CONSENT_READ | CONSENT_WRITE)) == (CONSENT_READ | CONSENT_WRITE) &&
-            c->valid_until_ms == 0)
-            return arena_strdup(a, c->id);
-    }
-    return NULL;
-}
-
 static int put_me_taxi(struct http_request *req, void *ctx)
 {
     struct mobility_api *api = ctx;
@@ -327,7 +305,9 @@ static int put_me_taxi(struct http_request *req, void *ctx)
         return 0;
     }
     int failed = 0;
-    j->consent_id = held_consent(api->store, j->who.subject_id, j->company, req->arena, &failed);
+    j->consent_id =
+        consent_open_org_consent(api->store, j->who.subject_id, j->company, MOBILITY_PURPOSE,
+                                 CONSENT_CAT_LOCATION, req->arena, &failed);
     if (failed) {
         store_failed(req);
         return 0;

@@ -283,28 +283,6 @@ static int answer_choice(struct http_request *req, void *ctx)
     return 0;
 }
 
-/* An active, open-ended consent of subject to pharmacy for "pharmacy" covering medications,
- * read and write; NULL when none. */
-static const char *held_consent(struct store *s, const char *subject, const char *pharmacy,
-                                struct arena *a, int *failed)
-{
-    struct consent_record *list = NULL;
-    size_t n = 0;
-    struct err e = {0};
-    *failed = consent_list_for_subject(s, subject, a, &list, &n, &e) != 0;
-    consent_cats med = (consent_cats)1u << CONSENT_CAT_MEDICATIONS;
-    for (size_t i = 0; !*failed && i < n; i++) {
-        const struct consent_record *c = &list[i];
-        if (!c->withdrawn && c->recipient_kind == CONSENT_TO_ORGANISATION &&
-            c->recipient_id != NULL && strcmp(c->recipient_id, pharmacy) == 0 &&
-            strcmp(c->purpose_code, VISITS_RX_PURPOSE) == 0 && (c->cats & med) &&
-            (c->actions & (CONSENT_READ | CONSENT_WRITE)) == (CONSENT_READ | CONSENT_WRITE) &&
-            c->valid_until_ms == 0)
-            return arena_strdup(a, c->id);
-    }
-    return NULL;
-}
-
 static int put_me_pharmacy(struct http_request *req, void *ctx)
 {
     struct visits_rx_api *api = ctx;
@@ -341,7 +319,8 @@ static int put_me_pharmacy(struct http_request *req, void *ctx)
     int failed = 0;
     if (rc == 0)
         j->consent_id =
-            held_consent(api->store, j->who.subject_id, j->pharmacy, req->arena, &failed);
+            consent_open_org_consent(api->store, j->who.subject_id, j->pharmacy, VISITS_RX_PURPOSE,
+                                     CONSENT_CAT_MEDICATIONS, req->arena, &failed);
     if (rc != 0 || failed) {
         store_failed(req);
         return 0;
