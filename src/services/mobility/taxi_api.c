@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "consent/consent.h"
 #include "consent/consent_json.h"
+#include "consent/org_choice.h"
 #include "fhir/access.h"
 #include "http/problem.h"
 #include "identity/org.h"
@@ -293,65 +294,14 @@ static int put_me_taxi(struct http_request *req, void *ctx)
         store_failed(req);
         return 0;
     }
-    struct consent_purpose pu;
-    rc = consent_purpose_get(api->store, MOBILITY_PURPOSE, 0, &pu, req->arena, &e);
-    if (rc == ERR_NOTFOUND) {
-        http_problem(req, "conflict", "the city has not published the purpose \"%s\"",
-                     MOBILITY_PURPOSE);
-        return 0;
-    }
-    if (rc != 0) {
-        store_failed(req);
-        return 0;
-    }
-    int failed = 0;
-    j->consent_id =
-        consent_open_org_consent(api->store, j->who.subject_id, j->company, MOBILITY_PURPOSE,
-                                 CONSENT_CAT_LOCATION, req->arena, &failed);
-    if (failed) {
-        store_failed(req);
-        return 0;
-    }
+    struct consent_org_choice ch;
+    ok = consent_org_choice_prepare(req, api->store, &j->who, j->company, MOBILITY_PURPOSE,
+                                    CONSENT_CAT_LOCATION, evidence, &ch);
+    if (ok <= 0)
+        return ok;
+    j->consent_id = ch.consent_id;
+    j->cw = ch.grant;
     j->enabled = 1;
-    if (j->consent_id != NULL) /* already consented: the choice alone is stored */
-        return job_start(req, j, optin_fn, answer_optin);
-    /* the grant, exactly as POST /api/v1/me/consents makes it, with the citizen's evidence */
-    struct consent_write *w = arena_zalloc(req->arena, sizeof *w);
-    struct audit_event *actor = arena_zalloc(req->arena, sizeof *actor);
-    json_t *wrap = json_pack("{s:O}", "evidence", evidence);
-    if (w == NULL || actor == NULL || wrap == NULL || arena_defer(req->arena, jsonx_decref, wrap)) {
-        json_decref(wrap);
-        return -1;
-    }
-    if (consent_json_withdraw(wrap, w, &e) != 0) { /* reads {"evidence"} strictly */
-        http_problem(req, "validation-failed", "%s", e.msg);
-        return 0;
-    }
-    if (audit_event_from_principal(&j->who, actor, &e) != 0)
-        return -1;
-    audit_event_from_request(req, actor);
-    w->op = CONSENT_OP_GRANT;
-    w->store = api->store;
-    w->ix = consent_index_global();
-    w->now_ms = clock_now_ms();
-    w->actor = actor;
-    w->subject_id = j->who.subject_id;
-    w->by = j->who.subject_id;
-    w->recipient_kind = CONSENT_TO_ORGANISATION;
-    w->recipient_id = j->company;
-    w->purpose_code = MOBILITY_PURPOSE;
-    w->purpose_version = pu.version;
-    w->cats = (consent_cats)1u << CONSENT_CAT_LOCATION;
-    w->actions = CONSENT_READ | CONSENT_WRITE;
-    if (consent_write_check(w, &e) != 0) {
-        http_problem(req, "validation-failed", "%s", e.msg);
-        return 0;
-    }
-    if (w->ix == NULL) {
-        http_problem(req, "unavailable", "the consent index is not loaded");
-        return 0;
-    }
-    j->cw = w;
     return job_start(req, j, optin_fn, answer_optin);
 }
 

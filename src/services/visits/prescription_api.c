@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "consent/consent.h"
 #include "consent/consent_json.h"
+#include "consent/org_choice.h"
 #include "fhir/access.h"
 #include "http/problem.h"
 #include "identity/org.h"
@@ -308,63 +309,17 @@ static int put_me_pharmacy(struct http_request *req, void *ctx)
         http_problem(req, "validation-failed", "/pharmacy: no such pharmacy");
         return 0;
     }
-    struct consent_purpose pu;
-    if (rc == 0)
-        rc = consent_purpose_get(api->store, VISITS_RX_PURPOSE, 0, &pu, req->arena, &e);
-    if (rc == ERR_NOTFOUND) {
-        http_problem(req, "conflict", "the city has not published the purpose \"%s\"",
-                     VISITS_RX_PURPOSE);
-        return 0;
-    }
-    int failed = 0;
-    if (rc == 0)
-        j->consent_id =
-            consent_open_org_consent(api->store, j->who.subject_id, j->pharmacy, VISITS_RX_PURPOSE,
-                                     CONSENT_CAT_MEDICATIONS, req->arena, &failed);
-    if (rc != 0 || failed) {
+    if (rc != 0) {
         store_failed(req);
         return 0;
     }
-    if (j->consent_id != NULL) /* consented already: the choice alone is stored */
-        return job_start(req, j, choice_fn, j, answer_choice);
-    /* the grant, as POST /api/v1/me/consents makes it, with the citizen's evidence */
-    struct consent_write *w = arena_zalloc(req->arena, sizeof *w);
-    struct audit_event *actor = arena_zalloc(req->arena, sizeof *actor);
-    json_t *wrap = json_pack("{s:O}", "evidence", evidence);
-    if (w == NULL || actor == NULL || wrap == NULL ||
-        arena_defer(req->arena, jsonx_decref, wrap) != 0) {
-        json_decref(wrap);
-        return -1;
-    }
-    if (consent_json_withdraw(wrap, w, &e) != 0) { /* reads {"evidence"} strictly */
-        http_problem(req, "validation-failed", "%s", e.msg);
-        return 0;
-    }
-    if (audit_event_from_principal(&j->who, actor, &e) != 0)
-        return -1;
-    audit_event_from_request(req, actor);
-    w->op = CONSENT_OP_GRANT;
-    w->store = api->store;
-    w->ix = consent_index_global();
-    w->now_ms = clock_now_ms();
-    w->actor = actor;
-    w->subject_id = j->who.subject_id;
-    w->by = j->who.subject_id;
-    w->recipient_kind = CONSENT_TO_ORGANISATION;
-    w->recipient_id = j->pharmacy;
-    w->purpose_code = VISITS_RX_PURPOSE;
-    w->purpose_version = pu.version;
-    w->cats = (consent_cats)1u << CONSENT_CAT_MEDICATIONS;
-    w->actions = CONSENT_READ | CONSENT_WRITE;
-    if (consent_write_check(w, &e) != 0) {
-        http_problem(req, "validation-failed", "%s", e.msg);
-        return 0;
-    }
-    if (w->ix == NULL) {
-        http_problem(req, "unavailable", "the consent index is not loaded");
-        return 0;
-    }
-    j->cw = w;
+    struct consent_org_choice ch;
+    ok = consent_org_choice_prepare(req, api->store, &j->who, j->pharmacy, VISITS_RX_PURPOSE,
+                                    CONSENT_CAT_MEDICATIONS, evidence, &ch);
+    if (ok <= 0)
+        return ok;
+    j->consent_id = ch.consent_id;
+    j->cw = ch.grant;
     return job_start(req, j, choice_fn, j, answer_choice);
 }
 
