@@ -10,6 +10,7 @@
 #include "base/err.h"
 #include "base/histogram.h"
 
+struct arena;
 struct store;
 struct store_tx;  /* a write in progress: valid only inside a store_write_fn */
 struct store_row; /* one result row: valid only inside a store_row_fn */
@@ -69,6 +70,13 @@ int store_row_is_null(const struct store_row *r, int col);
 int64_t store_row_int(const struct store_row *r, int col);
 const char *store_row_text(const struct store_row *r, int col, size_t *len /* OUT, may be NULL */);
 const void *store_row_blob(const struct store_row *r, int col, size_t *len /* OUT */);
+
+/* store_query() collecting column 0 of each row as text into an array allocated in a (NULL
+ * values skipped; at most max items, 0: no limit): *out and *n. Returns 0 or a negative ERR_*
+ * (ERR_NOMEM when a runs out). */
+int store_query_texts(struct store *s, const char *sql, const struct store_value *params,
+                      size_t nparams, size_t max, struct arena *a, const char ***out, size_t *n,
+                      struct err *e);
 
 /* ---- writes: one writer thread, group commit ---- */
 

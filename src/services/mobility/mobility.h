@@ -100,8 +100,8 @@ int mobility_api_register(struct http_router *r, struct mobility_api *api, struc
                           const struct config *cfg);
 
 /* The demo's "mobility" purpose (recipients: every taxi company), and the persona's opt-in to
- * taxi_org unless he holds (or held) a mobility consent. taro, taxi_org: ids. Idempotent.
- * Blocks (for `cityos demo`). */
+ * taxi_org unless he holds (or held) a mobility consent. taro, taxi_org: ids; taro NULL: the
+ * purpose only. Idempotent. Blocks (for `cityos demo`). */
 int mobility_demo_seed(struct store *s, const char *taro, const char *taxi_org, struct err *e);
 
 /* ---- shared inside the module ---- */

@@ -36,27 +36,6 @@ static const char TEXT_EN[] =
     "To stop: withdraw at any time under \"My consents\" in the portal. From that moment the taxi "
     "company can no longer see your rides and no new taxi is ordered.";
 
-struct ids_list {
-    struct arena *a;
-    const char **ids;
-    size_t n, cap;
-    int nomem;
-};
-
-static int id_row(const struct store_row *row, void *ctx)
-{
-    struct ids_list *l = ctx;
-    const char **arr = arena_array_reserve(l->a, l->ids, l->n, &l->cap, sizeof *arr);
-    const char *id = arr != NULL ? arena_strdup(l->a, store_row_text(row, 0, NULL)) : NULL;
-    if (id == NULL) {
-        l->nomem = 1;
-        return 1;
-    }
-    l->ids = arr;
-    l->ids[l->n++] = id;
-    return l->n >= CONSENT_RECIPIENTS_MAX;
-}
-
 static int publish(struct store *s, struct arena *a, struct err *e)
 {
     struct consent_purpose have;
@@ -64,12 +43,11 @@ static int publish(struct store *s, struct arena *a, struct err *e)
     if (rc != ERR_NOTFOUND)
         return rc; /* published already (the demo never overrides the city) */
     err_clear(e);
-    struct ids_list l = {.a = a};
+    const char **companies = NULL;
+    size_t n = 0;
     struct store_value v[] = {STORE_TEXT_V(id_org_kind_name(ID_ORG_TAXI_COMPANY))};
-    rc = store_query(s, "SELECT id FROM organisation WHERE kind = ? ORDER BY id", v, 1, id_row, &l,
-                     e);
-    if (rc == 0 && l.nomem)
-        rc = err_set(e, ERR_NOMEM, "out of memory");
+    rc = store_query_texts(s, "SELECT id FROM organisation WHERE kind = ? ORDER BY id", v, 1,
+                           CONSENT_RECIPIENTS_MAX, a, &companies, &n, e);
     if (rc != 0)
         return rc;
     struct consent_purpose_new in = {
@@ -79,8 +57,8 @@ static int publish(struct store *s, struct arena *a, struct err *e)
         .explanation_ja = TEXT_JA,
         .explanation_en = TEXT_EN,
         .cats = (consent_cats)1u << CONSENT_CAT_LOCATION,
-        .recipients = l.ids,
-        .nrecipients = l.n,
+        .recipients = companies,
+        .nrecipients = n,
         .legal_basis = CONSENT_BASIS_CONSENT,
         .retention_days = 365,
         .published_by = "operator",
@@ -100,6 +78,10 @@ int mobility_demo_seed(struct store *s, const char *taro, const char *taxi_org, 
     if (a == NULL)
         return err_set(e, ERR_NOMEM, "out of memory");
     int rc = publish(s, a, e);
+    if (taro == NULL) { /* the city's side only */
+        arena_free(a);
+        return rc;
+    }
     struct consent_record *list = NULL;
     size_t n = 0;
     if (rc == 0)

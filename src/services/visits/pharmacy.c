@@ -99,27 +99,6 @@ static const char TEXT_EN[] =
     "To stop: withdraw at any time under \"My consents\" in the portal. From that moment the "
     "pharmacy receives no new prescriptions and can no longer see your medication records.";
 
-struct ids_list {
-    struct arena *a;
-    const char **ids;
-    size_t n, cap;
-    int nomem;
-};
-
-static int id_row(const struct store_row *row, void *ctx)
-{
-    struct ids_list *l = ctx;
-    const char **arr = arena_array_reserve(l->a, l->ids, l->n, &l->cap, sizeof *arr);
-    const char *id = arr != NULL ? arena_strdup(l->a, store_row_text(row, 0, NULL)) : NULL;
-    if (id == NULL) {
-        l->nomem = 1;
-        return 1;
-    }
-    l->ids = arr;
-    l->ids[l->n++] = id;
-    return l->n >= CONSENT_RECIPIENTS_MAX;
-}
-
 static int publish(struct store *s, struct arena *a, const char *clinic, const char *hospital,
                    struct err *e)
 {
@@ -128,13 +107,12 @@ static int publish(struct store *s, struct arena *a, const char *clinic, const c
     if (rc != ERR_NOTFOUND)
         return rc; /* the demo never overrides the city */
     err_clear(e);
-    struct ids_list l = {.a = a};
+    const char **pharmacies = NULL;
+    size_t np = 0;
     struct store_value v[] = {STORE_TEXT_V(id_org_kind_name(ID_ORG_PHARMACY))};
-    rc = store_query(s, "SELECT id FROM organisation WHERE kind = ? ORDER BY id", v, 1, id_row, &l,
-                     e);
-    if (rc == 0 && l.nomem)
-        rc = err_set(e, ERR_NOMEM, "out of memory");
-    const char **all = rc == 0 ? arena_zalloc(a, (l.n + 2) * sizeof *all) : NULL;
+    rc = store_query_texts(s, "SELECT id FROM organisation WHERE kind = ? ORDER BY id", v, 1,
+                           CONSENT_RECIPIENTS_MAX, a, &pharmacies, &np, e);
+    const char **all = rc == 0 ? arena_zalloc(a, (np + 2) * sizeof *all) : NULL;
     if (rc == 0 && all == NULL)
         rc = err_set(e, ERR_NOMEM, "out of memory");
     if (rc != 0)
@@ -142,8 +120,8 @@ static int publish(struct store *s, struct arena *a, const char *clinic, const c
     size_t n = 0;
     all[n++] = clinic;
     all[n++] = hospital;
-    for (size_t i = 0; i < l.n && n < CONSENT_RECIPIENTS_MAX; i++)
-        all[n++] = l.ids[i];
+    for (size_t i = 0; i < np && n < CONSENT_RECIPIENTS_MAX; i++)
+        all[n++] = pharmacies[i];
     struct consent_purpose_new in = {
         .code = VISITS_RX_PURPOSE,
         .title_ja = TITLE_JA,
@@ -224,6 +202,10 @@ int visits_rx_demo_seed(struct store *s, const char *taro, const char *clinic, c
         return err_set(e, ERR_NOMEM, "out of memory");
     char clinic_consent[IDS_LEN + 1], pharmacy_consent[IDS_LEN + 1];
     int rc = publish(s, a, clinic, hospital, e);
+    if (taro == NULL) { /* the city's side only */
+        arena_free(a);
+        return rc;
+    }
     if (rc == 0) { /* his family doctor prescribes (1: he withdrew it once: left alone) */
         int r = grant(s, a, taro, clinic, "demo-s1-pharmacy-clinic", clinic_consent, e);
         rc = r < 0 ? r : 0;

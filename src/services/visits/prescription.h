@@ -87,8 +87,8 @@ int visits_rx_api_register(struct http_router *r, struct visits_rx_api *api, str
 
 /* The demo's "pharmacy" purpose (recipients: the prescribers clinic and hospital and every
  * pharmacy), the persona's consent for his family doctor's clinic to prescribe (medications,
- * read and write), and his chosen pharmacy with its consent. Ids as the demo made them.
- * Idempotent; blocks (for `cityos demo`). */
+ * read and write), and his chosen pharmacy with its consent. Ids as the demo made them; taro
+ * NULL: the purpose only (his choices are his to make). Idempotent; blocks (for `cityos demo`). */
 int visits_rx_demo_seed(struct store *s, const char *taro, const char *clinic, const char *hospital,
                         const char *pharmacy, struct err *e);
 

@@ -236,8 +236,8 @@ int wallet_register(struct store *s, const struct config *cfg, struct err *e);
 /* The demo: the city issues a welcome balance (10,000 yen, no expiry; 3,000 yen expiring at
  * the end of the next fiscal year) to each person of persons (n), and persona grants a
  * "clinic-fees" mandate (limit 20,000 yen a month) to clinic_org and a "pharmacy-fees"
- * mandate (10,000 yen) to pharmacy_org. Idempotent (keys "demo:*"; existing mandates kept).
- * Returns 0 or an ERR_*. */
+ * mandate (10,000 yen) to pharmacy_org (persona NULL: no mandates). Idempotent (keys "demo:*";
+ * existing mandates kept). Returns 0 or an ERR_*. */
 int wallet_demo_seed(struct store *s, const char *const *persons, size_t n, const char *persona,
                      const char *clinic_org, const char *pharmacy_org, struct err *e);
 
