@@ -1,11 +1,13 @@
 /* fuzz_request_path.c - what arrives in a request line: the path through the router, and query
- * values that are parsed (paging cursors, RFC 3339 dates). Input: method NUL path NUL value. */
+ * values that are parsed (paging cursors, RFC 3339 dates). Input: method NUL path NUL value; the
+ * path is percent-decoded first, as the server does (http_unescape). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/clock.h"
 #include "http/router.h"
+#include "http/unescape.h"
 #include "services/notices/notice_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,8 +41,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     buf[size] = buf[size + 1] = buf[size + 2] = '\0';
     /* three NUL-terminated fields; the padding guarantees each ends inside buf */
     const char *method = buf;
-    const char *path = method + strlen(method) + 1;
+    char *path = buf + strlen(method) + 1;
     const char *value = path + strlen(path) + 1;
+    /* decoded as the server decodes it: never longer, and no NUL inside */
+    size_t before = strlen(path), n = http_unescape(path);
+    if (n > before || strlen(path) != n)
+        abort();
 
     struct arena *a = arena_new(0);
     struct http_route_match m;

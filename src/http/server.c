@@ -22,6 +22,7 @@
 #include "base/log.h"
 #include "http/form.h"
 #include "http/problem.h"
+#include "http/unescape.h"
 
 struct http_server {
     struct MHD_Daemon *daemon;
@@ -531,6 +532,14 @@ static int open_listener(const struct http_server_options *o, int *port, struct 
     return fd;
 }
 
+/* Paths and query arguments are decoded by http_unescape (no %00 becomes a NUL). */
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return http_unescape(s);
+}
+
 int http_server_start(struct http_server **out, const struct http_server_options *o,
                       struct http_router *r, struct err *e)
 {
@@ -563,7 +572,8 @@ int http_server_start(struct http_server **out, const struct http_server_options
         MHD_OPTION_LISTEN_SOCKET, srv->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)o->threads,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)o->connection_timeout,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, pool, MHD_OPTION_CONNECTION_LIMIT, 4096u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape,
+        NULL, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         close(srv->listen_fd);
         free(srv);

@@ -142,6 +142,8 @@ static void traversal_and_unknown_files_are_not_found(void **state)
         "/portal/%00/index.html",
         "/portal/js/%00app.js",
         "/portal/..%00/index.html",
+        "/portal/js/app.js%00.png", /* a decoded NUL would have cut this to app.js */
+        "/portal/index.html%00",
         "/portal/%252e%252e/index.html",
         "/portal/JS/APP.JS",
         "/portal/a/b/c.js",
