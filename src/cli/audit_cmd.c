@@ -111,7 +111,8 @@ int cli_audit(int argc, char **argv)
     char db[CONFIG_STR_MAX + 16];
     struct stat st;
     snprintf(db, sizeof db, "%s/cityos.db", cfg.data_dir);
-    if (verify && stat(db, &st) != 0) { /* verifying must not create an empty store */
+    /* verifying must not create an empty store (a PostgreSQL database is made beforehand) */
+    if (verify && cfg.database_url[0] == '\0' && stat(db, &st) != 0) {
         fprintf(stderr, "cityos: audit verify: no database in %s\n", cfg.data_dir);
         return 1;
     }

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
@@ -247,9 +248,11 @@ struct consent_index *consent_index_new(void)
 #if defined(__GLIBC__)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 #endif
+    pthread_mutex_init(&ix->poll_mu, NULL);
     if (ix->lock == NULL || ix->atoms == NULL || pthread_rwlock_init(ix->lock, &attr) != 0 ||
         table_rebuild(ix, &ix->atomtab, IX_TABLE_FIRST, log2_of(ix->capatoms), atom_hash) != 0) {
         pthread_rwlockattr_destroy(&attr);
+        pthread_mutex_destroy(&ix->poll_mu);
         free(ix->lock);
         free(ix->atoms);
         free(ix->atomtab.slots);
@@ -276,6 +279,7 @@ void consent_index_free(struct consent_index *ix)
         ix->pool = next;
     }
     pthread_rwlock_destroy(ix->lock);
+    pthread_mutex_destroy(&ix->poll_mu);
     free(ix->lock);
     free(ix->subjects.slots);
     free(ix->recs);
@@ -1181,7 +1185,57 @@ static int read_change_row(const struct store_row *row, void *ctx)
 
 #define POLL_MAX 1000
 
+static int poll_locked(struct consent_index *ix, struct store *s, struct err *e);
+
 int consent_index_poll(struct consent_index *ix, struct store *s, struct err *e)
+{
+    pthread_mutex_lock(&ix->poll_mu);
+    int rc = poll_locked(ix, s, e);
+    pthread_mutex_unlock(&ix->poll_mu);
+    return rc;
+}
+
+static int64_t applied_seq(const struct consent_index *ix)
+{
+    pthread_rwlock_rdlock(ix->lock);
+    int64_t seq = ix->change_seq;
+    unlock(ix);
+    return seq;
+}
+
+/* Rounds of polling a sync waits for a reload that a write of this process holds back (its
+ * stripe is busy for the milliseconds of a commit), and the pause between them. */
+#define SYNC_ROUNDS   200
+#define SYNC_PAUSE_NS 1000000L
+
+int consent_index_sync(struct consent_index *ix, struct store *s, struct err *e)
+{
+    int64_t latest = 0;
+    int rc = store_query(s, "SELECT MAX(seq) FROM consent_change", NULL, 0, read_max, &latest, e);
+    if (rc != 0)
+        return rc;
+    if (applied_seq(ix) >= latest)
+        return 0; /* the common case: nobody else changed a consent */
+    pthread_mutex_lock(&ix->poll_mu);
+    for (int round = 0; rc >= 0 && applied_seq(ix) < latest; round++) {
+        if (round == SYNC_ROUNDS) {
+            rc = err_set(e, ERR_UNAVAILABLE,
+                         "consent index: could not catch up with change %lld of another process",
+                         (long long)latest);
+            break;
+        }
+        int64_t before = applied_seq(ix);
+        rc = poll_locked(ix, s, e);
+        if (rc >= 0 && applied_seq(ix) == before) { /* deferred: a write of ours is committing */
+            struct timespec pause = {0, SYNC_PAUSE_NS};
+            nanosleep(&pause, NULL);
+        }
+    }
+    pthread_mutex_unlock(&ix->poll_mu);
+    return rc < 0 ? rc : 0;
+}
+
+static int poll_locked(struct consent_index *ix, struct store *s, struct err *e)
 {
     pthread_rwlock_rdlock(ix->lock);
     int64_t since = ix->change_seq, mark = ix->link_mark_ms;

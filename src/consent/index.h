@@ -166,6 +166,14 @@ int consent_index_reload_purposes(struct consent_index *ix, struct store *s, str
  * Call it from a timer (`cityos serve`, every second) when several processes share a store. */
 int consent_index_poll(struct consent_index *ix, struct store *s, struct err *e);
 
+/* Makes the index at least as new as every consent change committed before the call, whichever
+ * process made it: reads the change sequence's last number (one indexed read) and, only when
+ * another process moved it past what the index applied, polls until the index has caught up.
+ * `cityos serve` calls it once per authenticated request (id_principal_from_request), so that a
+ * withdrawal acknowledged by any process binds the next request in every process. Returns 0,
+ * or an error when the store cannot be read (the caller refuses the request then). */
+int consent_index_sync(struct consent_index *ix, struct store *s, struct err *e);
+
 /* Figures for /metrics and the benchmark. */
 struct consent_index_stats {
     size_t subjects, consents, links, purposes, interned;

@@ -162,8 +162,9 @@ struct consent_index {
     struct ix_purpose *purposes;
     uint32_t npurposes, cappurposes;
     size_t nconsents, nlinks;
-    int64_t change_seq;   /* the last consent_change seq applied */
-    int64_t link_mark_ms; /* family links created since this were not seen yet */
+    int64_t change_seq;      /* the last consent_change seq applied */
+    int64_t link_mark_ms;    /* family links created since this were not seen yet */
+    pthread_mutex_t poll_mu; /* one poll at a time (the ticker's and consent_index_sync's) */
 };
 
 uint32_t consent__hash(const char *s, size_t len);

@@ -17,8 +17,9 @@ int consent__check_text(const char *field, const char *text, size_t max_chars, i
 int consent__check_code(const char *code, struct err *e);
 /* 64 lower-case hex characters? */
 int consent__is_hex64(const char *s);
-/* The next consent_change seq inside a write (MAX + 1: the single writer keeps it unique; on a
- * backend with several writers the primary key refuses a duplicate with ERR_CONFLICT). */
+/* The next consent_change seq inside a write (MAX + 1: writes run one at a time, across
+ * processes too - SQLite's write lock, pg.c's writers' lock - so it is unique and the rows
+ * commit in seq order, which the poll relies on; the primary key is the last guard). */
 int consent__next_change_seq(struct store_tx *tx, int64_t *seq, struct err *e);
 /* store_row_fn: the first column as an integer into *(int64_t *)ctx (NULL: 0). */
 int consent__read_int(const struct store_row *row, void *ctx);

@@ -186,12 +186,24 @@ static int marks_fn(struct store_tx *tx, void *ctx, struct err *e)
                            "DELETE FROM event_delivery WHERE consumer = ? AND kind = ? AND "
                            "seq <= ?",
                            w, 3, e);
+    /* the watermark only moves forward: a worker of another process (several processes on one
+     * store) may have moved it further meanwhile */
+    struct store_value up[] = {STORE_INT_V(m->done_seq), STORE_TEXT_V(h->consumer),
+                               STORE_TEXT_V(h->kind), STORE_INT_V(m->done_seq)};
     if (rc >= 0)
-        rc = store_tx_exec(tx, "DELETE FROM event_consumer WHERE consumer = ? AND kind = ?", w, 2,
-                           e);
+        rc = store_tx_exec(tx,
+                           "UPDATE event_consumer SET done_seq = ? WHERE consumer = ? AND kind = ? "
+                           "AND done_seq < ?",
+                           up, 4, e);
+    struct store_value in[] = {STORE_TEXT_V(h->consumer), STORE_TEXT_V(h->kind),
+                               STORE_INT_V(m->done_seq), STORE_TEXT_V(h->consumer),
+                               STORE_TEXT_V(h->kind)};
     if (rc >= 0)
-        rc = store_tx_exec(
-            tx, "INSERT INTO event_consumer (consumer, kind, done_seq) VALUES (?, ?, ?)", w, 3, e);
+        rc = store_tx_exec(tx,
+                           "INSERT INTO event_consumer (consumer, kind, done_seq) SELECT ?, ?, ? "
+                           "WHERE NOT EXISTS (SELECT 1 FROM event_consumer WHERE consumer = ? AND "
+                           "kind = ?)",
+                           in, 5, e);
     return rc < 0 ? rc : 0;
 }
 

@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/log.h"
+#include "consent/index.h"
 #include "http/problem.h"
 #include "identity/scope_cache.h"
 #include "identity/token.h"
@@ -130,6 +131,11 @@ int id_principal_from_request(struct http_request *req, struct store *s, struct 
         return rc;
     if (!audience_accepted(rec.audience))
         return err_set(e, ERR_INVALID, "the token is meant for another audience");
+    /* several processes may share the store: whatever consent another one changed before this
+     * request arrived binds this request too (store-pg.md, "Several processes") */
+    struct consent_index *ix = consent_index_global();
+    if (ix != NULL && (rc = consent_index_sync(ix, s, e)) != 0)
+        return rc == ERR_INVALID || rc == ERR_NOTFOUND ? ERR_IO : rc; /* 503, not 401 */
     if ((out->scope = id_scope_set_of(rec.scope, req->arena, e)) == NULL)
         return e != NULL && e->code == ERR_NOMEM
                    ? ERR_NOMEM

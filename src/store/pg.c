@@ -1,7 +1,8 @@
 /* pg.c - the PostgreSQL backend of store.h, on libpq: a bounded pool of read connections, one
  * writer connection on a writer thread that commits queued writes in batches (group commit,
- * synchronous_commit on), the numbered migrations of migrations.c, per-connection caches of
- * server-side prepared statements, and the dialect layer that turns store.h's portable SQL
+ * synchronous_commit on; one batch at a time across the processes sharing the database), the
+ * numbered migrations of migrations.c, per-connection caches of server-side prepared statements,
+ * and the dialect layer that turns store.h's portable SQL
  * (`?` placeholders) into PostgreSQL's ($1, $2, ...). docs/internals/store-pg.md. */
 #include <ctype.h>
 #include <errno.h>
@@ -31,6 +32,7 @@
 #define PARAMS_MAX         65535                /* PostgreSQL's limit on bind parameters */
 #define SQL_SHOWN          60                   /* characters of SQL quoted in error messages */
 #define MIGRATION_LOCK     7370364402LL /* pg_advisory_xact_lock key: one migrator at a time */
+#define WRITER_LOCK        "7370364403" /* pg_advisory_xact_lock key: one writing batch at a time */
 
 /* type OIDs (src/include/catalog/pg_type.dat; stable across versions) */
 #define OID_UNKNOWN 0
@@ -995,15 +997,25 @@ static void writer_reconnect(struct store *s)
     }
 }
 
-/* Runs one batch: BEGIN, each job in its savepoint, COMMIT, and only then the completions. A
- * batch failure (BEGIN, a savepoint, COMMIT, the connection) fails every job in it. */
+/* Every batch of every process takes this lock first, in the same round trip as BEGIN, and
+ * holds it until COMMIT: batches of several processes sharing the database run one at a time,
+ * as SQLite's BEGIN IMMEDIATE makes them. Each statement after it sees everything committed
+ * before (READ COMMITTED), so every check a write makes before it writes (a balance, a free
+ * slot, a chain's head, the next number of a sequence, an idempotency key) holds across
+ * processes exactly as it does inside one, with no deadlock and no retry: one lock, always
+ * taken first (store-pg.md, "Several processes"). */
+#define BATCH_BEGIN "BEGIN; SELECT pg_advisory_xact_lock(" WRITER_LOCK ")"
+
+/* Runs one batch: BEGIN and the writers' lock, each job in its savepoint, COMMIT, and only then
+ * the completions. A batch failure (BEGIN, a savepoint, COMMIT, the connection) fails every
+ * job in it. */
 static void batch_run(struct store *s, struct job *batch, size_t n)
 {
     struct pconn *c = &s->w;
     struct store_tx tx = {.s = s, .c = c};
     struct err be = {0};
     writer_reconnect(s);
-    int bst = pconn_exec(c, "BEGIN", &be);
+    int bst = pconn_exec(c, BATCH_BEGIN, &be);
     for (struct job *j = batch; bst == 0 && j != NULL; j = j->next)
         bst = job_run(c, &tx, j, &be);
     if (bst == 0) {

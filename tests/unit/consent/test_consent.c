@@ -703,6 +703,31 @@ static void another_process_catches_up_by_polling(void **state)
     consent_index_free(other);
 }
 
+/* consent_index_sync: what `cityos serve` runs before each authenticated request */
+static void another_process_syncs_before_deciding(void **state)
+{
+    struct fx *f = *state;
+    struct town *t = the_town;
+    struct err e = {0};
+    struct consent_index *other = consent_index_load(f->s, &e); /* "the second process" */
+    assert_non_null(other);
+    assert_int_equal(consent_index_sync(other, f->s, &e), 0); /* nothing new: no poll */
+    history(f, t);
+    char mine[1024], theirs[1024];
+    decisions_grid(t->ix, t, mine, sizeof mine);
+    decisions_grid(other, t, theirs, sizeof theirs);
+    assert_string_not_equal(mine, theirs);
+    assert_int_equal(consent_index_sync(other, f->s, &e), 0);
+    decisions_grid(other, t, theirs, sizeof theirs);
+    assert_string_equal(mine, theirs);
+    struct consent_index_stats st;
+    consent_index_stats(other, &st);
+    assert_int_equal(st.change_seq, count(f, "SELECT MAX(seq) FROM consent_change"));
+    /* caught up: the poll has nothing left */
+    assert_int_equal(consent_index_poll(other, f->s, &e), 0);
+    consent_index_free(other);
+}
+
 static void a_failed_commit_is_undone_in_memory(void **state)
 {
     struct fx *f = *state;
@@ -952,6 +977,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(narrow_then_withdraw, setup, teardown),
         cmocka_unit_test_setup_teardown(reload_gives_the_same_decisions, setup, teardown),
         cmocka_unit_test_setup_teardown(another_process_catches_up_by_polling, setup, teardown),
+        cmocka_unit_test_setup_teardown(another_process_syncs_before_deciding, setup, teardown),
         cmocka_unit_test_setup_teardown(a_failed_commit_is_undone_in_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(a_reload_never_undoes_a_withdrawal_before_its_commit, setup,
                                         teardown),
