@@ -429,6 +429,50 @@ static void free_list(char **list)
     free(list);
 }
 
+/* The value of "NAME=value" (name with its '=') in a NULL-terminated list, or NULL. */
+static const char *entry_value(const char *const *list, const char *name)
+{
+    for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+        if (strncmp(list[i], name, strlen(name)) == 0)
+            return list[i] + strlen(name);
+    }
+    return NULL;
+}
+
+/* The data folder a bare server will use: --data-dir, else CITYOS_DATA_DIR, else the data_dir
+ * (or data-dir) line of its configuration file (--config or CITYOS_CONFIG), else fallback.
+ * Points into cfg or a static buffer. */
+static const char *bare_data_dir(const struct server_config *cfg, const char *fallback)
+{
+    const char *dir = entry_value(cfg->args, "--data-dir=");
+    if (dir == NULL)
+        dir = entry_value(cfg->env, "CITYOS_DATA_DIR=");
+    if (dir != NULL)
+        return dir;
+    const char *ini = entry_value(cfg->args, "--config=");
+    if (ini == NULL)
+        ini = entry_value(cfg->env, "CITYOS_CONFIG=");
+    FILE *fp = ini != NULL ? fopen(ini, "r") : NULL;
+    if (fp == NULL)
+        return fallback;
+    static char line[1024];
+    const char *found = fallback;
+    while (fgets(line, sizeof line, fp) != NULL) {
+        char *p = line + strspn(line, " \t");
+        if (strncmp(p, "data_dir", 8) != 0 && strncmp(p, "data-dir", 8) != 0)
+            continue;
+        p += 8 + strspn(p + 8, " \t");
+        if (*p != '=')
+            continue;
+        p += 1 + strspn(p + 1, " \t");
+        p[strcspn(p, " \t\r\n")] = '\0';
+        found = p;
+        break;
+    }
+    fclose(fp);
+    return found;
+}
+
 /* This process's environment without CITYOS_*, plus extra. */
 static char **build_env(const char *const *extra)
 {
@@ -489,7 +533,8 @@ struct server *server_new(const struct server_config *cfg)
     argv[k] = NULL;
     s->argv = argv;
     s->envp = build_env(cfg->env);
-    char *pg_url = harness__pg_url_for(s->data_dir); /* issue 9: a PostgreSQL run */
+    /* issue 9: a PostgreSQL run; the database of the folder the server will use */
+    char *pg_url = harness__pg_url_for(cfg->bare ? bare_data_dir(cfg, s->data_dir) : s->data_dir);
     if (pg_url != NULL) {
         size_t n = 0;
         while (s->envp[n] != NULL)
@@ -735,9 +780,9 @@ CURL *harness__curl(struct server *s)
 
 char *run_command(const char *cmd)
 {
-    char *pg_cmd = harness__pg_command(cmd); /* issue 9: a PostgreSQL run */
-    FILE *p = popen(pg_cmd != NULL ? pg_cmd : cmd, "r");
-    free(pg_cmd);
+    char *run = harness_command(cmd); /* issue 9: a PostgreSQL run */
+    FILE *p = popen(run, "r");
+    free(run);
     assert_non_null(p);
     size_t cap = 8192, len = 0, n;
     char *out = malloc(cap);

@@ -194,6 +194,28 @@ struct body_stream {
 
 size_t body_stream_read(char *buf, size_t size, size_t nitems, void *ctx);
 
+/* ---- the data folder's database, beside the server (harness_db.c) ---- */
+
+/* Setup and checks a test makes in the database itself: the SQLite file <data_dir>/cityos.db,
+ * or, on a PostgreSQL run (suite pg), the folder's own database there. One statement of portable
+ * SQL (it runs on both), with `?` placeholders bound in order to params (text values; a
+ * NULL-terminated list such as LIST("a", "b"), or NULL for none). A write waits (up to 10 s)
+ * for the server's writer. Any error fails the test, printing the SQL. */
+
+/* Is this a PostgreSQL run (CITYOS_TEST_BACKEND=postgresql)? */
+int harness_db_is_pg(void);
+
+/* The first column of the first row as an integer, or -1 when there is no row or it is NULL
+ * (INSERT ... RETURNING works too). */
+long harness_db_int(const char *data_dir, const char *sql, const char *const *params);
+
+/* The same with printf-style SQL and no parameters. */
+long harness_db_intf(const char *data_dir, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Runs a statement; returns how many rows it changed. */
+long harness_db_exec(const char *data_dir, const char *sql, const char *const *params);
+
 /* ---- small helpers ---- */
 
 /* Text of the Prometheus sample called series (name with labels, exactly as printed), or -1. */
@@ -211,8 +233,14 @@ void write_file(const char *path, const char *text);
 const char *json_str(const json_t *o, const char *k);
 
 /* Runs a shell command and returns its standard output (malloc'ed); a non-zero exit fails the
- * test, printing the output. */
+ * test, printing the output. Runs harness_command(cmd). */
 char *run_command(const char *cmd);
+
+/* The shell command to run for cmd (malloc'ed): on a PostgreSQL run, cmd with
+ * CITYOS_DATABASE_URL exported for the --data-dir it names (the folder's database, made on first
+ * use: `cityos demo --data-dir=X` before the server starts on X seeds the server's database);
+ * otherwise a copy of cmd. Tests that popen() `cityos` themselves run this. */
+char *harness_command(const char *cmd);
 
 /* The value of "key=value" in text (key at the start of a line or after a space; the value
  * ends at a space or newline), into out; fails the test when absent. */
@@ -237,10 +265,10 @@ uint64_t now_ms(void); /* monotonic */
 
 struct timespec;
 /* PostgreSQL runs (harness_pg.c): the database URL for a data folder when
- * CITYOS_TEST_DATABASE_URL is set (created on first use; malloc'd), else NULL; and cmd with
- * CITYOS_DATABASE_URL exported for the --data-dir it names, else NULL. */
+ * CITYOS_TEST_DATABASE_URL is set (created on first use, exported as CITYOS_DATABASE_URL;
+ * malloc'd), else NULL. */
 char *harness__pg_url_for(const char *data_dir);
-char *harness__pg_command(const char *cmd);
+char *harness__pg_db_url(const char *data_dir);      /* the same, neither made nor exported */
 void harness__init(void);                            /* curl's global init, once */
 void *harness__xmalloc(size_t n);                    /* aborts when out of memory */
 char *harness__xstrdup(const char *s);               /* aborts when out of memory */

@@ -3,8 +3,10 @@
  * CITYOS_TEST_DATABASE_URL names ("postgresql://cityos@127.0.0.1:PORT", as scripts/postgres.sh
  * prints; the test is skipped when it is not set): every data folder a test uses gets a database
  * of its own there, created on first use, so a restarted server (the same data folder) finds its
- * records again and two tests never share a database. CITYOS_DATABASE_URL in the test process
- * follows the latest folder, so `cityos` commands a test runs itself reach the same database. */
+ * records again and two tests never share a database. A command naming --data-dir runs with
+ * that folder's database (harness_command()); CITYOS_DATABASE_URL in the test process also
+ * follows the latest folder, so other commands a test runs itself reach the same database.
+ * The test's own reads and writes: harness_db.c. */
 #include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,17 +15,26 @@
 
 #include "harness.h"
 
-char *harness__pg_url_for(const char *data_dir)
+int harness_db_is_pg(void)
 {
     const char *backend = getenv("CITYOS_TEST_BACKEND");
-    if (backend == NULL || strcmp(backend, "postgresql") != 0 || data_dir == NULL)
-        return NULL;
+    return backend != NULL && strcmp(backend, "postgresql") == 0;
+}
+
+/* The server's URL (skips the test when there is none) and the folder's database name. */
+static const char *pg_base(void)
+{
     const char *base = getenv("CITYOS_TEST_DATABASE_URL");
     if (base == NULL || base[0] == '\0') {
         fprintf(stderr, "harness: CITYOS_TEST_DATABASE_URL is not set: skipping the PostgreSQL "
                         "run (scripts/test.sh starts a server)\n");
         exit(77); /* meson: skipped */
     }
+    return base;
+}
+
+static void pg_db_name(const char *data_dir, char *db, size_t cap)
+{
     size_t n = strlen(data_dir);
     while (n > 1 && data_dir[n - 1] == '/')
         n--;
@@ -32,8 +43,25 @@ char *harness__pg_url_for(const char *data_dir)
         h ^= (unsigned char)data_dir[i];
         h *= 1099511628211u;
     }
+    snprintf(db, cap, "t_%016llx", (unsigned long long)h);
+}
+
+char *harness__pg_db_url(const char *data_dir)
+{
+    if (!harness_db_is_pg() || data_dir == NULL)
+        return NULL;
     char db[32];
-    snprintf(db, sizeof db, "t_%016llx", (unsigned long long)h);
+    pg_db_name(data_dir, db, sizeof db);
+    return str_printf("%s/%s", pg_base(), db);
+}
+
+char *harness__pg_url_for(const char *data_dir)
+{
+    if (!harness_db_is_pg() || data_dir == NULL)
+        return NULL;
+    const char *base = pg_base();
+    char db[32];
+    pg_db_name(data_dir, db, sizeof db);
     char *admin = str_printf("%s/postgres", base);
     PGconn *c = PQconnectdb(admin);
     if (PQstatus(c) != CONNECTION_OK) {
@@ -58,12 +86,11 @@ char *harness__pg_url_for(const char *data_dir)
     return url;
 }
 
-char *harness__pg_command(const char *cmd)
+char *harness_command(const char *cmd)
 {
     const char *p = strstr(cmd, "--data-dir=");
-    const char *backend = getenv("CITYOS_TEST_BACKEND");
-    if (p == NULL || backend == NULL || strcmp(backend, "postgresql") != 0)
-        return NULL;
+    if (p == NULL || !harness_db_is_pg())
+        return str_printf("%s", cmd);
     p += strlen("--data-dir=");
     size_t n = 0;
     char quote = (*p == '\'' || *p == '"') ? *p++ : 0;

@@ -28,7 +28,7 @@ struct ingest_device {
 struct ingest_fixture *ingest_fixture_start(int connections);
 void ingest_fixture_stop(struct ingest_fixture *f);
 
-/* Waits (up to 30 s) until every ingest connection of a (re)started server is subscribed. */
+/* Waits (up to 120 s) until every ingest connection of a (re)started server is subscribed. */
 void ingest_wait_subscribed(struct ingest_fixture *f);
 
 /* POST /api/v1/me/devices as 太郎: the device and its credentials. */
@@ -57,7 +57,7 @@ long ingest_count(struct ingest_fixture *f, const struct ingest_device *d);
 /* GET path as 太郎. */
 struct resp api_get_bearer(struct ingest_fixture *f, const char *path);
 
-/* A COUNT(*) over the data folder's database (sqlite3 -readonly; printf-style SQL). */
+/* A COUNT(*) over the data folder's database (harness_db_int(); printf-style SQL). */
 long ingest_db_count(struct ingest_fixture *f, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

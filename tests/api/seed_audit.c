@@ -2,7 +2,8 @@
  * server starts: an auditor at the city office, a family link with the right to see the record,
  * a staff client with user/ scopes, and a known audit trail for 会津 太郎 written with
  * audit_append (the writers of the product record through the same call). Prints key=value
- * lines. Usage: api_seed_audit <data-dir>. Test code, not part of cityos. */
+ * lines. Usage: api_seed_audit <data-dir> (CITYOS_DATABASE_URL: that database instead of the
+ * folder's SQLite file). Test code, not part of cityos. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,9 @@ int main(int argc, char **argv)
         return 2;
     }
     struct err e = {0};
-    struct store_options opt = {.data_dir = argv[1]};
+    /* a PostgreSQL run (suite pg): the harness exports the folder's database */
+    const char *url = getenv("CITYOS_DATABASE_URL");
+    struct store_options opt = {.data_dir = argv[1], .database_url = url};
     if (store_open(&s, &opt, &e) != 0)
         die("open", &e);
     a = arena_new(0);

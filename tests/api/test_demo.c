@@ -21,7 +21,9 @@ static char *run_demo(const char *dir, int people, int seed, int *status)
 {
     char *cmd = str_printf("'%s' demo --data-dir='%s' --people=%d --seed=%d 2>/dev/null",
                            getenv("CITYOS_BIN"), dir, people, seed);
-    FILE *p = popen(cmd, "r");
+    char *run = harness_command(cmd); /* a PostgreSQL run: the folder's database */
+    FILE *p = popen(run, "r");
+    free(run);
     assert_non_null(p);
     size_t cap = 1 << 16, n = 0;
     char *out = calloc(1, cap);

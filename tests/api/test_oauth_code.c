@@ -74,7 +74,9 @@ static char *shell_quote(const char *text)
 static char *cli(const char *dir, const char *args)
 {
     char *cmd = str_printf("'%s' %s --data-dir='%s' 2>/dev/null", getenv("CITYOS_BIN"), args, dir);
-    FILE *p = popen(cmd, "r");
+    char *run = harness_command(cmd); /* a PostgreSQL run: the folder's database */
+    FILE *p = popen(run, "r");
+    free(run);
     assert_non_null(p);
     size_t cap = 4096, len = 0;
     char *out = malloc(cap);

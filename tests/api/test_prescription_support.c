@@ -2,10 +2,10 @@
  * (test_prescription_support.h). */
 #include "test_prescription_support.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "consent_support.h"
 #include "oidc_flow.h"
@@ -219,43 +219,17 @@ json_t *rx_notices(struct rx_fixture *f, const char *tok, const char *source)
     return out;
 }
 
-static sqlite3 *db_open(struct rx_fixture *f, int flags)
-{
-    char *path = str_printf("%s/cityos.db", f->dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, flags, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    free(path);
-    return db;
-}
-
 long rx_event(struct rx_fixture *f, const char *kind, const char *subject, const char *ref,
               const char *payload)
 {
-    sqlite3 *db = db_open(f, SQLITE_OPEN_READWRITE);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "INSERT INTO event_outbox (seq, kind, subject_id, ref, "
-                                        "payload, created_ms) SELECT COALESCE(MAX(seq), 0) + 1, "
-                                        "?, ?, ?, ?, CAST(strftime('%s','now') AS INTEGER) * "
-                                        "1000 FROM event_outbox",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, payload, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-    sqlite3_finalize(st);
-    long seq = (long)sqlite3_last_insert_rowid(db);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT MAX(seq) FROM event_outbox", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    seq = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    char created[32];
+    snprintf(created, sizeof created, "%lld", (long long)time(NULL) * 1000);
+    long seq = harness_db_int(f->dir,
+                              "INSERT INTO event_outbox (seq, kind, subject_id, ref, payload, "
+                              "created_ms) VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM "
+                              "event_outbox), ?, ?, ?, ?, ?) RETURNING seq",
+                              LIST(kind, subject, ref, payload, created));
+    assert_true(seq > 0);
     return seq;
 }
 
@@ -274,14 +248,7 @@ void rx_wait_handled(struct rx_fixture *f, const char *consumer, const char *kin
 
 long rx_db_count(struct rx_fixture *f, const char *sql)
 {
-    sqlite3 *db = db_open(f, SQLITE_OPEN_READONLY);
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    long n = (long)sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return n;
+    return harness_db_int(f->dir, sql, NULL);
 }
 
 char *rx_other_org(struct rx_fixture *f, const char *kind, const char *role, const char *email,

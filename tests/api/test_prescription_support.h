@@ -1,7 +1,7 @@
 /* test_prescription_support.h - what the e-prescription and taxi API tests share: the demo
  * town with cityos serving it, the S1 cast's tokens, the organisations' ids, the city's
  * purposes published through the admin API, consents granted through the consent API, the
- * inbox, and events appended to the outbox as another service would (sqlite3, WAL). */
+ * inbox, and events appended to the outbox as another service would (harness_db_int()). */
 #ifndef CITYOS_API_RX_SUPPORT_H
 #define CITYOS_API_RX_SUPPORT_H
 
@@ -47,7 +47,7 @@ long rx_event(struct rx_fixture *f, const char *kind, const char *subject, const
 /* Waits (up to 20 s) until consumer has handled every event of kind up to seq. */
 void rx_wait_handled(struct rx_fixture *f, const char *consumer, const char *kind, long seq);
 
-/* A COUNT(*) over the database (read-only). */
+/* A COUNT(*) over the database (harness_db_int()). */
 long rx_db_count(struct rx_fixture *f, const char *sql);
 
 /* Another pharmacy (or taxi company) with its practitioner, signed in: the token (malloc'ed);

@@ -273,14 +273,10 @@ static int group_setup(void **state)
      * link keeps only "book appointments" (links have no API to narrow them yet, so the data
      * folder is changed while the server is stopped; the index is loaded at start-up). */
     server_stop(F->s);
-    char *cmd = str_printf("sqlite3 '%s/cityos.db' \"UPDATE family_link SET rights = "
-                           "'book_appointments' WHERE delegate_id = (SELECT id FROM person WHERE "
-                           "email = '" MISAKI_EMAIL "');\" 2>&1; echo exit=$?",
-                           F->dir);
-    char *out = run_command(cmd);
-    assert_non_null(strstr(out, "exit=0"));
-    free(out);
-    free(cmd);
+    assert_true(harness_db_exec(F->dir,
+                                "UPDATE family_link SET rights = 'book_appointments' WHERE "
+                                "delegate_id = (SELECT id FROM person WHERE email = ?)",
+                                LIST(MISAKI_EMAIL)) >= 1);
     json_decref(restart_server());
     /* a portal-like app: reads and writes the record, manages consents */
     const char *client = "{\"name\":\"s1 test portal\",\"kind\":\"public\",\"scopes\":"

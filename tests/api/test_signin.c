@@ -27,7 +27,9 @@ static char *run_cli(struct server *s, const char *stdin_text, const char *args)
 {
     char *cmd = str_printf("printf '%%s\\n' '%s' | '%s' %s --data-dir='%s' 2>/dev/null", stdin_text,
                            getenv("CITYOS_BIN"), args, server_data_dir(s));
-    FILE *p = popen(cmd, "r");
+    char *run = harness_command(cmd); /* a PostgreSQL run: the folder's database */
+    FILE *p = popen(run, "r");
+    free(run);
     assert_non_null(p);
     char line[1024] = "";
     if (fgets(line, sizeof line, p) == NULL)

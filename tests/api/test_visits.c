@@ -9,12 +9,11 @@
  * everywhere. */
 #include "oidc_flow.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <sqlite3.h>
 
 #include "consent_support.h"
 
@@ -49,33 +48,17 @@ static struct resp call(const char *method, const char *path, const char *tok, c
     return r;
 }
 
-static int one_int(void *ctx, int n, char **v, char **cols)
-{
-    (void)cols;
-    if (n > 0 && v[0] != NULL)
-        *(long *)ctx = atol(v[0]);
-    return 0;
-}
-
+/* A COUNT(*) over the data folder's database (harness_db_int(); printf-style SQL). */
 static long db_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static long db_count(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     char sql[1024];
-    vsnprintf(sql, sizeof sql, fmt, ap);
+    int n = vsnprintf(sql, sizeof sql, fmt, ap);
     va_end(ap);
-    char *path = str_printf("%s/cityos.db", dir);
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    long n = -1;
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, one_int, &n, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
-    free(path);
-    return n;
+    assert_true(n >= 0 && (size_t)n < sizeof sql);
+    return harness_db_int(dir, sql, NULL);
 }
 
 /* The Tokyo calendar day `ahead` days from now. */

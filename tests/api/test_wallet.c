@@ -578,15 +578,20 @@ static long long ms_now(void)
 static void invoice_event(const char *invoice, const char *org, long long amount,
                           const char *purpose)
 {
-    char *cmd = str_printf(
-        "sqlite3 -cmd '.timeout 10000' '%s/cityos.db' \"INSERT INTO event_outbox (seq, kind, "
-        "subject_id, ref, payload, created_ms) SELECT COALESCE(MAX(seq), 0) + 1, "
-        "'invoice.issued', '%s', 'Invoice/%s', '{\\\"invoice\\\":\\\"%s\\\",\\\"issuer\\\":"
-        "\\\"%s\\\",\\\"amount\\\":%lld,\\\"currency\\\":\\\"JPY\\\",\\\"purpose\\\":\\\"%s\\\","
-        "\\\"description\\\":\\\"テスト診察\\\"}', %lld FROM event_outbox\"",
-        server_data_dir(S), taro + 7, invoice, invoice, org + 4, amount, purpose, ms_now());
-    free(run_command(cmd));
-    free(cmd);
+    char *ref = str_printf("Invoice/%s", invoice);
+    char *payload = str_printf("{\"invoice\":\"%s\",\"issuer\":\"%s\",\"amount\":%lld,"
+                               "\"currency\":\"JPY\",\"purpose\":\"%s\",\"description\":"
+                               "\"テスト診察\"}",
+                               invoice, org + 4, amount, purpose);
+    char *created = str_printf("%lld", ms_now());
+    harness_db_exec(server_data_dir(S),
+                    "INSERT INTO event_outbox (seq, kind, subject_id, ref, payload, created_ms) "
+                    "VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM event_outbox), "
+                    "'invoice.issued', ?, ?, ?, ?)",
+                    LIST(taro + 7, ref, payload, created));
+    free(created);
+    free(payload);
+    free(ref);
 }
 
 static json_t *invoice_of(const char *id, const char *want_status, int timeout_ms)

@@ -29,13 +29,29 @@ node_client_prepare() {
     fi
 }
 
-# node_client_workdir: a temporary folder in $work, removed on exit; pid is the server's.
+# node_client_workdir: a temporary folder in $work, removed on exit; pid is the server's. On a
+# PostgreSQL run (CITYOS_TEST_BACKEND=postgresql, suite pg: the server CITYOS_TEST_DATABASE_URL
+# names, as scripts/test.sh starts it) also a database of its own there, dropped on exit, which
+# the demo and the server reach through CITYOS_DATABASE_URL.
 node_client_workdir() {
     work=$(mktemp -d "${TMPDIR:-/tmp}/cityos-$label.XXXXXX")
     pid=
+    pgdb=
     trap node_client_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    if [[ ${CITYOS_TEST_BACKEND:-} == postgresql ]]; then
+        local base=${CITYOS_TEST_DATABASE_URL:-}
+        if [[ -z $base ]]; then
+            say "SKIPPED: CITYOS_TEST_DATABASE_URL is not set (scripts/test.sh starts a PostgreSQL)"
+            exit 77
+        fi
+        command -v psql >/dev/null || die "psql is not installed (bash scripts/deps.sh)"
+        pgdb="t_${label}_$(basename "$work" | tr -c 'a-zA-Z0-9\n' '_' | tr 'A-Z' 'a-z')"
+        psql -q -v ON_ERROR_STOP=1 "$base/postgres" -c "CREATE DATABASE $pgdb" >&2 ||
+            die "cannot create the database $pgdb on $base"
+        export CITYOS_DATABASE_URL="$base/$pgdb"
+    fi
 }
 
 node_client_cleanup() {
@@ -50,6 +66,9 @@ node_client_cleanup() {
         tail -n 30 "$work/server.log" >&2
     fi
     rm -rf -- "$work"
+    if [[ -n $pgdb ]]; then
+        psql -q "$CITYOS_TEST_DATABASE_URL/postgres" -c "DROP DATABASE IF EXISTS $pgdb" >/dev/null 2>&1
+    fi
     exit "$rc"
 }
 
