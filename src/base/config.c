@@ -58,6 +58,10 @@ const struct config_option config_options[] = {
     {"seed", CONFIG_INT, "1", 0, 2147483647LL, NULL, "CITYOS_SEED",
      "seed of the demo town: the same seed gives the same names, dates and households", OPT(seed),
      CONFIG_CMD_DEMO, 0},
+    {"journey", CONFIG_INT, "0", 0, 1, NULL, "CITYOS_DEMO_JOURNEY",
+     "1: the demo also sets up the city's side of the S1 visit journey (the e-prescription and "
+     "taxi purposes, welcome currency for everyone, two weeks of the cast's slots)",
+     OPT(demo_journey), CONFIG_CMD_DEMO, 0},
     {"controller-name-ja", CONFIG_STRING, CONFIG_CONTROLLER_NAME_JA, 1, CONFIG_CONTROLLER_TEXT_MAX,
      NULL, "CITYOS_CONTROLLER_NAME_JA",
      "the personal-information controller (the city) in Japanese, as consent receipts name it",
@@ -112,6 +116,18 @@ const struct config_option config_options[] = {
     {"database-url", CONFIG_STRING, "", 0, CONFIG_STR_MAX - 1, NULL, "CITYOS_DATABASE_URL",
      "PostgreSQL connection URL (postgresql://user@host:port/db); empty: SQLite in --data-dir",
      OPT(database_url), CONFIG_CMD_ALL, 1},
+    {"role", CONFIG_STRING, "all", 1, 63, NULL, "CITYOS_ROLE",
+     "what this process runs, comma-separated: api (HTTP API), ingest (MQTT readings), worker "
+     "(events, scans), or all",
+     OPT(role), CONFIG_CMD_SERVE, 0},
+    {"ingest-client-id", CONFIG_STRING, "cityos-ingest", 1, 40, NULL, "CITYOS_INGEST_CLIENT_ID",
+     "prefix of this process's MQTT client ids (<prefix>-0 ...): unique and stable per ingest "
+     "process",
+     OPT(ingest_client_id), CONFIG_CMD_SERVE, 0},
+    {"ingest-share-group", CONFIG_STRING, "cityos-ingest", 1, 40, NULL, "CITYOS_INGEST_SHARE_GROUP",
+     "MQTT shared-subscription group the ingest processes split the readings in "
+     "($share/<group>/...)",
+     OPT(ingest_share_group), CONFIG_CMD_SERVE, 0},
     {NULL, CONFIG_STRING, NULL, 0, 0, NULL, NULL, NULL, 0, 0, 0},
 };
 
@@ -228,6 +244,7 @@ void config_defaults(struct config *c)
     memset(c, 0, sizeof *c);
     for (const struct config_option *o = config_options; o->name != NULL; o++)
         (void)set_option(c, o, o->deflt, "default", NULL);
+    c->roles = CONFIG_ROLE_ALL;
 }
 
 struct file_ctx {
@@ -443,6 +460,52 @@ static int check_controller(const struct config *c, struct err *e)
     return rc;
 }
 
+int config_roles_parse(const char *text, unsigned *out, struct err *e)
+{
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } names[] = {{"api", CONFIG_ROLE_API},
+                 {"ingest", CONFIG_ROLE_INGEST},
+                 {"worker", CONFIG_ROLE_WORKER},
+                 {"all", CONFIG_ROLE_ALL}};
+    unsigned bits = 0;
+    const char *p = text;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        unsigned one = 0;
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strlen(names[i].name) == n && strncmp(p, names[i].name, n) == 0)
+                one = names[i].bits;
+        if (one == 0)
+            return err_set(e, ERR_INVALID,
+                           "--role: \"%.*s\" is not a role (a comma-separated set of api, ingest, "
+                           "worker, or all)",
+                           (int)(n > 40 ? 40 : n), p);
+        bits |= one;
+        if (p[n] == '\0')
+            break;
+        p += n + 1;
+    }
+    *out = bits;
+    return 0;
+}
+
+/* An MQTT client id prefix or shared-subscription group: letters, digits, '-', '_' and '.'
+ * (a group must not hold '/', '+' or '#'; client ids are kept to what every broker takes). */
+static int check_mqtt_name(const char *name, const char *v, struct err *e)
+{
+    for (const char *p = v; *p != '\0'; p++) {
+        char ch = *p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '-' || ch == '_' || ch == '.'))
+            return err_set(e, ERR_INVALID,
+                           "--%s may hold only letters, digits, '-', '_' and '.', not \"%.40s\"",
+                           name, v);
+    }
+    return 0;
+}
+
 int config_load(struct config *c, unsigned command, int argc, char **argv, FILE *out, struct err *e)
 {
     for (int i = 0; i < argc; i++) {
@@ -472,6 +535,11 @@ int config_load(struct config *c, unsigned command, int argc, char **argv, FILE 
     if ((command & CONFIG_CMD_SERVE) != 0 && (rc = check_issuer(c->issuer, e)) != 0)
         return rc;
     if ((command & CONFIG_CMD_SERVE) != 0 && (rc = check_controller(c, e)) != 0)
+        return rc;
+    if ((command & CONFIG_CMD_SERVE) != 0 &&
+        ((rc = config_roles_parse(c->role, &c->roles, e)) != 0 ||
+         (rc = check_mqtt_name("ingest-client-id", c->ingest_client_id, e)) != 0 ||
+         (rc = check_mqtt_name("ingest-share-group", c->ingest_share_group, e)) != 0))
         return rc;
     return 0;
 }

@@ -29,6 +29,7 @@ struct config {
     long long checkpoint_interval; /* seconds; 0: none while serving */
     long long people;              /* demo: generated citizens besides the cast */
     long long seed;                /* demo: seed of the town's generator */
+    long long demo_journey;        /* demo: 1 also seeds the visit journey's city side */
     /* the personal-information controller named in consent receipts (the city) */
     char controller_name_ja[CONFIG_STR_MAX];
     char controller_name_en[CONFIG_STR_MAX];
@@ -50,7 +51,24 @@ struct config {
     char weather[16];                 /* "normal" or "snow", until a sensor says otherwise */
     /* "": SQLite in data_dir; "postgresql://...": the PostgreSQL store (issue 9) */
     char database_url[CONFIG_STR_MAX];
+    /* roles (issue 9, docs/operations.md "Roles"): "api,ingest,worker", "all" ... as given, and
+     * the CONFIG_ROLE_* bits config_load() parsed from it (serve only) */
+    char role[64];
+    unsigned roles;
+    char ingest_client_id[48];   /* this process's MQTT client ids: <it>-0 ... -<n-1> */
+    char ingest_share_group[48]; /* the shared subscription's group: $share/<it>/... */
 };
+
+/* The roles of a `cityos serve` process (--role): the HTTP API; the MQTT ingest; the event
+ * worker with the services' consumers and scans. A process has at least one. */
+#define CONFIG_ROLE_API    1u
+#define CONFIG_ROLE_INGEST 2u
+#define CONFIG_ROLE_WORKER 4u
+#define CONFIG_ROLE_ALL    7u
+
+/* Parses a --role value: a comma-separated set of api, ingest, worker and all (no spaces, no
+ * empty item). Returns 0 with *out the CONFIG_ROLE_* bits, or ERR_INVALID (e says which item). */
+int config_roles_parse(const char *text, unsigned *out, struct err *e);
 
 /* Defaults of the controller options (also what a consent_api without them falls back to). */
 #define CONFIG_CONTROLLER_NAME_JA   "会津若松市"

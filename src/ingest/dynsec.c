@@ -77,11 +77,14 @@ static void new_secret(char out[64])
     sodium_memzero(raw, sizeof raw);
 }
 
-/* Writes a new secret file (0600) atomically: a temporary file, fsync, rename. */
+/* Writes a new secret file (0600) atomically unless one exists: a temporary file of this
+ * process, fsync, then link() to the name, which fails when another process sharing the data
+ * folder made the file meanwhile (that one is kept: 0 is returned, read it again). */
 static int write_secret(const char *path, const char *secret, struct err *e)
 {
-    char tmp[CONFIG_STR_MAX + 32];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    char tmp[CONFIG_STR_MAX + 48];
+    int tn = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    if (tn < 0 || tn >= (int)sizeof tmp)
         return err_set(e, ERR_INVALID, "%s: path too long", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)
@@ -89,10 +92,11 @@ static int write_secret(const char *path, const char *secret, struct err *e)
     size_t n = strlen(secret);
     int ok = write(fd, secret, n) == (ssize_t)n && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
     ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
+    if (!ok || (link(tmp, path) != 0 && errno != EEXIST)) {
         unlink(tmp);
         return err_set(e, ERR_IO, "%s: cannot be written", path);
     }
+    unlink(tmp);
     return 0;
 }
 
@@ -453,10 +457,26 @@ int ingest_dynsec_remove_device(struct ingest_dynsec *d, const char *device_id, 
     return run_all(d, cmds, missing, e);
 }
 
-int ingest_dynsec_ensure_service(struct ingest_dynsec *d, const char *data_dir, struct err *e)
+int ingest_shared_filter(const char *group, char *out, size_t cap, struct err *e)
 {
-    char path[CONFIG_STR_MAX + 32], secret[SECRET_MAX + 1];
+    if (group == NULL || group[0] == '\0' || strpbrk(group, "/+#") != NULL)
+        return err_set(e, ERR_INVALID,
+                       "ingest: the share group must be a non-empty name without "
+                       "'/', '+' or '#'");
+    int n = snprintf(out, cap, "$share/%s/%s", group, INGEST_TOPIC_READINGS);
+    if (n < 0 || (size_t)n >= cap)
+        return err_set(e, ERR_INVALID, "ingest: the share group is too long");
+    return 0;
+}
+
+int ingest_dynsec_ensure_service(struct ingest_dynsec *d, const char *data_dir,
+                                 const char *share_group, struct err *e)
+{
+    char path[CONFIG_STR_MAX + 32], secret[SECRET_MAX + 1], shared[160];
     int rc = secret_path(data_dir, path, sizeof path, e);
+    if (rc == 0)
+        rc = ingest_shared_filter(share_group != NULL ? share_group : INGEST_SHARE_GROUP, shared,
+                                  sizeof shared, e);
     if (rc != 0)
         return rc;
     rc = read_secret(path, secret, sizeof secret, e);
@@ -464,8 +484,10 @@ int ingest_dynsec_ensure_service(struct ingest_dynsec *d, const char *data_dir, 
         char made[64];
         new_secret(made);
         rc = write_secret(path, made, e);
-        snprintf(secret, sizeof secret, "%s", made);
         sodium_memzero(made, sizeof made);
+        /* another process sharing the folder may have made it first: its secret is the one */
+        if (rc == 0)
+            rc = read_secret(path, secret, sizeof secret, e);
     }
     if (rc != 0)
         return rc;
@@ -482,7 +504,7 @@ int ingest_dynsec_ensure_service(struct ingest_dynsec *d, const char *data_dir, 
         " {s:s, s:s, s:s}]",
         "command", "createRole", "rolename", INGEST_SERVICE_USER, "textname", "cityos ingest",
         "command", "addRoleACL", "rolename", INGEST_SERVICE_USER, "acltype", "subscribePattern",
-        "topic", INGEST_SHARED_SUB, "allow", 1, "priority", 0, "command", "addRoleACL", "rolename",
+        "topic", shared, "allow", 1, "priority", 0, "command", "addRoleACL", "rolename",
         INGEST_SERVICE_USER, "acltype", "subscribePattern", "topic", INGEST_TOPIC_READINGS, "allow",
         1, "priority", 0, "command", "addRoleACL", "rolename", INGEST_SERVICE_USER, "acltype",
         "publishClientReceive", "topic", INGEST_TOPIC_READINGS, "allow", 1, "priority", 0,
@@ -533,7 +555,7 @@ int ingest_dynsec_start(const struct config *c, struct err *e)
     struct ingest_dynsec *d = NULL;
     int rc = ingest_dynsec_open(&d, c, e);
     if (rc == 0)
-        rc = ingest_dynsec_ensure_service(d, c->data_dir, e);
+        rc = ingest_dynsec_ensure_service(d, c->data_dir, c->ingest_share_group, e);
     if (rc != 0) {
         ingest_dynsec_close(d);
         return rc;

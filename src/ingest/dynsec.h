@@ -8,6 +8,7 @@
 #define COS_INGEST_DYNSEC_H
 
 #include <jansson.h>
+#include <stddef.h>
 
 #include "base/err.h"
 
@@ -18,7 +19,7 @@ struct ingest_dynsec;
 #define INGEST_TOPIC_PREFIX      "cityos/v1/devices/"
 #define INGEST_TOPIC_SUFFIX      "/readings"
 #define INGEST_TOPIC_READINGS    INGEST_TOPIC_PREFIX "+" INGEST_TOPIC_SUFFIX
-#define INGEST_SHARE_GROUP       "cityos-ingest"
+#define INGEST_SHARE_GROUP       "cityos-ingest" /* --ingest-share-group's default */
 #define INGEST_SHARED_SUB        "$share/" INGEST_SHARE_GROUP "/" INGEST_TOPIC_READINGS
 #define INGEST_SERVICE_USER      "cityos-ingest"
 #define INGEST_SERVICE_SECRET    "mqtt-ingest.secret" /* in the data folder, 0600 */
@@ -53,11 +54,18 @@ int ingest_dynsec_add_device(struct ingest_dynsec *d, const char *device_id, con
  * are fine (idempotent). Returns 0 or as ingest_dynsec_run. */
 int ingest_dynsec_remove_device(struct ingest_dynsec *d, const char *device_id, struct err *e);
 
+/* The shared subscription of group: "$share/<group>/" INGEST_TOPIC_READINGS into out. Returns 0,
+ * or ERR_INVALID when group is empty, holds '/', '+' or '#', or does not fit. */
+int ingest_shared_filter(const char *group, char *out, size_t cap, struct err *e);
+
 /* Makes sure the service account exists with exactly its rights: role and client
- * INGEST_SERVICE_USER, may subscribe to INGEST_SHARED_SUB (and INGEST_TOPIC_READINGS) and
- * receive on INGEST_TOPIC_READINGS, nothing else; its password is the one in
- * <data_dir>/INGEST_SERVICE_SECRET (made, 0600, when missing). Returns 0 or an ERR_*. */
-int ingest_dynsec_ensure_service(struct ingest_dynsec *d, const char *data_dir, struct err *e);
+ * INGEST_SERVICE_USER, may subscribe to the shared subscription of share_group
+ * (ingest_shared_filter; NULL: INGEST_SHARE_GROUP) and to INGEST_TOPIC_READINGS, and receive on
+ * INGEST_TOPIC_READINGS, nothing else (the ACLs of groups used before stay); its password is the
+ * one in <data_dir>/INGEST_SERVICE_SECRET (made, 0600, when missing: the first process to make
+ * it wins, the others read it). Returns 0 or an ERR_*. */
+int ingest_dynsec_ensure_service(struct ingest_dynsec *d, const char *data_dir,
+                                 const char *share_group, struct err *e);
 
 /* The service account's sign-in for the ingest's own connections: user INGEST_SERVICE_USER and
  * the password in <c->data_dir>/INGEST_SERVICE_SECRET (ingest_dynsec_ensure_service made it).
@@ -67,8 +75,8 @@ int ingest_dynsec_service_login(const struct config *c, char user[64], char pass
 
 /* ---- the process-wide connection `cityos serve` keeps when mqtt-port is set ---- */
 
-/* Opens it and ensures the service account. Returns 0 (also when mqtt-port is 0: nothing is
- * opened then) or an ERR_* with e saying why. */
+/* Opens it and ensures the service account (for c->ingest_share_group). Returns 0 (also when
+ * mqtt-port is 0: nothing is opened then) or an ERR_* with e saying why. */
 int ingest_dynsec_start(const struct config *c, struct err *e);
 /* The connection, or NULL when there is no broker (mqtt-port 0) or it is not started. */
 struct ingest_dynsec *ingest_dynsec_global(void);

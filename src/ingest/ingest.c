@@ -30,7 +30,7 @@
 struct conn {
     struct mosquitto *m;
     int index;
-    char client_id[32];
+    char client_id[64];
 };
 
 static struct {
@@ -38,6 +38,7 @@ static struct {
     struct conn conns[CONNS_MAX];
     int n;
     _Atomic int stopping;
+    char sub[160]; /* $share/<group>/cityos/v1/devices/+/readings */
 } g;
 
 static void sleep_ms(long ms)
@@ -56,7 +57,7 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
     }
     /* the session is persistent, so the subscription survives; subscribing again is harmless
      * and covers a broker that lost its database */
-    int src = mosquitto_subscribe(m, NULL, INGEST_SHARED_SUB, 1);
+    int src = mosquitto_subscribe(m, NULL, g.sub, 1);
     if (src != MOSQ_ERR_SUCCESS)
         log_warn("ingest: %s: subscribe: %s", c->client_id, mosquitto_strerror(src));
 }
@@ -70,7 +71,7 @@ static void on_subscribe(struct mosquitto *m, void *ud, int mid, int n, const in
         log_warn("ingest: %s: subscription not granted at QoS 1 (%d)", c->client_id,
                  n > 0 ? granted[0] : -1);
     else
-        log_info("ingest: %s subscribed to %s", c->client_id, INGEST_SHARED_SUB);
+        log_info("ingest: %s subscribed to %s", c->client_id, g.sub);
 }
 
 static void on_disconnect(struct mosquitto *m, void *ud, int rc)
@@ -128,9 +129,11 @@ int ingest_start(struct store *s, const struct config *cfg, struct err *e)
         return 0;
     if (g.n > 0)
         return err_set(e, ERR_INVALID, "ingest: started already");
-    char user[64], pass[128];
-    int rc = ingest_dynsec_service_login(cfg, user, pass, e);
+    int rc = ingest_shared_filter(cfg->ingest_share_group, g.sub, sizeof g.sub, e);
     if (rc != 0)
+        return rc;
+    char user[64], pass[128];
+    if ((rc = ingest_dynsec_service_login(cfg, user, pass, e)) != 0)
         return rc;
     mosquitto_lib_init();
     g.store = s;
@@ -143,7 +146,13 @@ int ingest_start(struct store *s, const struct config *cfg, struct err *e)
     for (int i = 0; i < n; i++) {
         struct conn *c = &g.conns[i];
         c->index = i;
-        snprintf(c->client_id, sizeof c->client_id, "%s-%d", INGEST_SERVICE_USER, i);
+        /* one prefix per ingest process (--ingest-client-id), stable across its restarts: the
+         * broker keeps each session's share of the readings until that client id returns */
+        if (snprintf(c->client_id, sizeof c->client_id, "%s-%d", cfg->ingest_client_id, i) >=
+            (int)sizeof c->client_id) {
+            rc = err_set(e, ERR_INVALID, "ingest: --ingest-client-id is too long");
+            break;
+        }
         /* clean_session false: the broker keeps the session and its queued messages */
         c->m = mosquitto_new(c->client_id, false, c);
         if (c->m == NULL) {
@@ -173,7 +182,10 @@ int ingest_start(struct store *s, const struct config *cfg, struct err *e)
         ingest_stop();
         return rc;
     }
-    log_info("ingest: %d connections to %s:%lld as %s", n, cfg->mqtt_host, cfg->mqtt_port, user);
+    LOG_AT(LOGL_INFO,
+           json_pack("{s:i, s:s, s:s}", "connections", n, "client_id", cfg->ingest_client_id,
+                     "subscription", g.sub),
+           "ingest: %d connections to %s:%lld as %s", n, cfg->mqtt_host, cfg->mqtt_port, user);
     return 0;
 }
 

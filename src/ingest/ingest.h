@@ -38,8 +38,10 @@ enum ingest_result ingest_handle(struct store *s, const char *topic, const void 
 
 /* Starts the subscriber connections when c->mqtt_port is set (else does nothing and returns 0):
  * signs in as the service account (ingest_dynsec_service_login), client ids
- * "cityos-ingest-<n>" with persistent sessions, QoS 1 on the shared subscription, reconnecting
- * by themselves. Returns 0 or an ERR_* (e says why). */
+ * "<c->ingest_client_id>-<n>" (default "cityos-ingest-<n>") with persistent sessions, QoS 1 on
+ * the shared subscription "$share/<c->ingest_share_group>/cityos/v1/devices/+/readings", which
+ * every ingest process of the deployment shares, reconnecting by themselves. Returns 0 or an
+ * ERR_* (e says why). */
 int ingest_start(struct store *s, const struct config *c, struct err *e);
 
 /* Disconnects and joins the connections; a message being stored finishes first. Safe when not

@@ -233,6 +233,58 @@ static void help_lists_every_option_of_the_command(void **state)
     free(text);
 }
 
+static void roles_are_a_set_of_api_ingest_worker(void **state)
+{
+    (void)state;
+    clear_env();
+    struct config c;
+    struct err e;
+    unsigned r = 0;
+    config_defaults(&c);
+    assert_int_equal(c.roles, CONFIG_ROLE_ALL);
+    static const struct {
+        const char *text;
+        unsigned bits;
+    } good[] = {{"all", CONFIG_ROLE_ALL},
+                {"api", CONFIG_ROLE_API},
+                {"ingest", CONFIG_ROLE_INGEST},
+                {"worker", CONFIG_ROLE_WORKER},
+                {"worker,api", CONFIG_ROLE_API | CONFIG_ROLE_WORKER},
+                {"api,ingest,worker", CONFIG_ROLE_ALL},
+                {"api,all", CONFIG_ROLE_ALL},
+                {"ingest,ingest", CONFIG_ROLE_INGEST}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(config_roles_parse(good[i].text, &r, &e), 0);
+        assert_int_equal(r, good[i].bits);
+    }
+    static const char *const bad[] = {"",    ",",          "api,", ",api", "api,,worker",
+                                      "API", "api worker", "web",  "apis", "api;worker"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = 99;
+        assert_int_equal(config_roles_parse(bad[i], &r, &e), ERR_INVALID);
+        assert_non_null(strstr(e.msg, "--role"));
+        assert_int_equal(r, 99);
+    }
+    /* through config_load: parsed for serve, refused with the option named */
+    char *ok[] = {"--role=ingest,worker"};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 1, ok, stdout, &e), 0);
+    assert_int_equal(c.roles, CONFIG_ROLE_INGEST | CONFIG_ROLE_WORKER);
+    char *no[] = {"--role=ingest,web"};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 1, no, stdout, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "\"web\" is not a role"));
+    /* the MQTT names: no '/', '+', '#' or anything but letters, digits, - _ . */
+    char *group[] = {"--ingest-share-group=a/b"};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 1, group, stdout, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "--ingest-share-group"));
+    char *cid[] = {"--ingest-client-id=ingest+1"};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 1, cid, stdout, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "--ingest-client-id"));
+    char *fine[] = {"--ingest-client-id=ingest-a.1_x", "--ingest-share-group=g-2"};
+    assert_int_equal(config_load(&c, CONFIG_CMD_SERVE, 2, fine, stdout, &e), 0);
+    assert_string_equal(c.ingest_client_id, "ingest-a.1_x");
+    assert_string_equal(c.ingest_share_group, "g-2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +294,7 @@ int main(void)
         cmocka_unit_test(bad_sources_are_named),
         cmocka_unit_test(controller_options_are_read_and_checked),
         cmocka_unit_test(help_lists_every_option_of_the_command),
+        cmocka_unit_test(roles_are_a_set_of_api_ingest_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
