@@ -14,7 +14,7 @@
 const char *ingest_kind_name(enum ingest_kind k)
 {
     static const char *const names[] = {"bp",      "weight",  "temperature", "spo2",
-                                        "glucose", "pillbox", "fhir"};
+                                        "glucose", "pillbox", "fhir",        "dose"};
     return (int)k >= 0 && (size_t)k < sizeof names / sizeof names[0] ? names[k] : "unknown";
 }
 
@@ -26,9 +26,10 @@ void ingest_reading_release(struct ingest_reading *r)
     r->fhir = NULL;
 }
 
-/* An RFC 3339 date-time with seconds and an explicit zone, within [2000, now + slack]. */
-static int parse_time(const json_t *v, const char *where, int64_t now_ms, struct ingest_reading *r,
-                      struct err *e)
+/* An RFC 3339 date-time with seconds and an explicit zone, within [2000, now + slack], into
+ * text[INGEST_TIME_MAX + 1] and *out_ms. */
+static int parse_instant(const json_t *v, const char *where, int64_t now_ms, char *text,
+                         int64_t *out_ms, struct err *e)
 {
     const char *s = json_string_value(v);
     if (s == NULL)
@@ -49,9 +50,15 @@ static int parse_time(const json_t *v, const char *where, int64_t now_ms, struct
                        where);
     if (ms > now_ms + INGEST_FUTURE_MS)
         return err_set(e, ERR_INVALID, "%s: more than 10 minutes in the future", where);
-    memcpy(r->time, s, n + 1);
-    r->time_ms = ms;
+    memcpy(text, s, n + 1);
+    *out_ms = ms;
     return 0;
+}
+
+static int parse_time(const json_t *v, const char *where, int64_t now_ms, struct ingest_reading *r,
+                      struct err *e)
+{
+    return parse_instant(v, where, now_ms, r->time, &r->time_ms, e);
 }
 
 /* obj[key] as an integer in [lo, hi]. Returns 0, ERR_NOTFOUND (absent, *out untouched) or
@@ -119,6 +126,8 @@ static const char *const temp_members[] = {"t", "cel", NULL};
 static const char *const spo2_members[] = {"t", "spo2", "pulse", NULL};
 static const char *const glu_members[] = {"t", "glu", "meal", NULL};
 static const char *const pill_members[] = {"t", "opened", NULL};
+static const char *const dose_members[] = {"t", "dose", "at", "slot", "med", NULL};
+static const char *const pill_slots[] = {"morning", "noon", "evening", "bedtime", NULL};
 
 static const struct compact_kind compact_kinds[] = {
     {INGEST_BP, "sys", bp_members},
@@ -127,7 +136,46 @@ static const struct compact_kind compact_kinds[] = {
     {INGEST_SPO2, "spo2", spo2_members},
     {INGEST_GLUCOSE, "glu", glu_members},
     {INGEST_PILLBOX, "opened", pill_members},
+    {INGEST_DOSE, "dose", dose_members},
 };
+
+/* A dose event: "t" (parsed already) is the scheduled time; "dose" what became of it; "at"
+ * (taken and late only) when it was taken, within a day of "t"; "slot" the compartment; "med"
+ * the medication, 1..INGEST_MED_MAX characters without control characters. */
+static int parse_dose(const json_t *doc, int64_t now_ms, struct ingest_reading *r, struct err *e)
+{
+    static const char *const doses[] = {"taken", "late", "missed", NULL};
+    int rc = required(get_word(doc, "dose", doses, &r->dose, e), "dose", e);
+    if (rc != 0)
+        return rc;
+    const json_t *at = json_object_get(doc, "at");
+    if (at != NULL) {
+        if (strcmp(r->dose, "missed") == 0)
+            return err_set(e, ERR_INVALID, "/at: a missed dose was not taken");
+        if ((rc = parse_instant(at, "/at", now_ms, r->at, &r->at_ms, e)) != 0)
+            return rc;
+        int64_t d = r->at_ms - r->time_ms;
+        if (d < -INGEST_DOSE_AT_MAX_MS || d > INGEST_DOSE_AT_MAX_MS)
+            return err_set(e, ERR_INVALID, "/at: more than a day from the scheduled time /t");
+    }
+    rc = get_word(doc, "slot", pill_slots, &r->slot, e);
+    if (rc != 0 && rc != ERR_NOTFOUND)
+        return rc;
+    const char *med = NULL;
+    rc = jsonx_get_string(doc, "med", INGEST_MED_MAX, "", &med, e);
+    if (rc == ERR_NOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    size_t n = strlen(med);
+    if (n >= sizeof r->med || n != json_string_length(json_object_get(doc, "med")))
+        return err_set(e, ERR_INVALID, "/med: not a text (NUL, or too long)");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)med[i] < 0x20 || med[i] == 0x7f)
+            return err_set(e, ERR_INVALID, "/med: control characters are not allowed");
+    memcpy(r->med, med, n + 1);
+    return 0;
+}
 
 static int parse_compact(const json_t *doc, int64_t now_ms, struct ingest_reading *r, struct err *e)
 {
@@ -144,7 +192,7 @@ static int parse_compact(const json_t *doc, int64_t now_ms, struct ingest_readin
         k = &compact_kinds[0]; /* "dia" without "sys": reported as /sys required below */
     if (k == NULL)
         return err_set(e, ERR_INVALID,
-                       "not a reading: expected one of sys/dia, kg, cel, spo2, glu, opened");
+                       "not a reading: expected one of sys/dia, kg, cel, spo2, glu, opened, dose");
     int rc = jsonx_only_keys(doc, k->members, "", e);
     if (rc != 0)
         return rc;
@@ -179,10 +227,10 @@ static int parse_compact(const json_t *doc, int64_t now_ms, struct ingest_readin
         rc = get_word(doc, "meal", meals, &r->meal, e);
         return rc == ERR_NOTFOUND ? 0 : rc;
     }
-    case INGEST_PILLBOX: {
-        static const char *const slots[] = {"morning", "noon", "evening", "bedtime", NULL};
-        return required(get_word(doc, "opened", slots, &r->slot, e), "opened", e);
-    }
+    case INGEST_PILLBOX:
+        return required(get_word(doc, "opened", pill_slots, &r->slot, e), "opened", e);
+    case INGEST_DOSE:
+        return parse_dose(doc, now_ms, r, e);
     case INGEST_FHIR:
         break;
     }
@@ -255,7 +303,7 @@ int ingest_kind_fits(const char *device_kind, enum ingest_kind k)
     if (device_kind == NULL)
         return 0;
     if (strcmp(device_kind, "pillbox") == 0)
-        return k == INGEST_PILLBOX;
+        return k == INGEST_PILLBOX || k == INGEST_DOSE;
     if (k == INGEST_FHIR)
         return 1;
     switch (k) {

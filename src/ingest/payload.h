@@ -23,7 +23,12 @@ enum ingest_kind {
     INGEST_GLUCOSE,     /* {"t","glu"[,"meal"]}: mg/dL; meal "fasting", "before", "after" */
     INGEST_PILLBOX,     /* {"t","opened"}: compartment "morning", "noon", "evening", "bedtime" */
     INGEST_FHIR,        /* a FHIR R4 Observation (fhir set) */
+    INGEST_DOSE, /* pill box: {"t","dose"[,"at"][,"slot"][,"med"]}: one scheduled dose, "t" its
+                  * scheduled time, "dose" "taken", "late" or "missed", "at" when it was taken */
 };
+
+#define INGEST_MED_MAX        100 /* characters of a dose's medication text ("med") */
+#define INGEST_DOSE_AT_MAX_MS (24LL * 3600 * 1000) /* "at" within a day of the scheduled "t" */
 
 /* One reading. Plain value; release with ingest_reading_release() (frees fhir). */
 struct ingest_reading {
@@ -35,8 +40,13 @@ struct ingest_reading {
     int spo2;                       /* SpO2 */
     double value;                   /* weight kg, temperature Cel, glucose mg/dL */
     const char *meal;               /* glucose: static text, or NULL */
-    const char *slot;               /* pill box: static text */
+    const char *slot;               /* pill box: static text (a dose: or NULL) */
     json_t *fhir;                   /* INGEST_FHIR: the Observation (owned) */
+    /* INGEST_DOSE (time/time_ms above: the scheduled time, the duplicate key) */
+    const char *dose;                 /* static: "taken", "late" or "missed" */
+    char at[INGEST_TIME_MAX + 1];     /* when it was taken as the device wrote it, or "" */
+    int64_t at_ms;                    /* the same instant, 0 when absent */
+    char med[INGEST_MED_MAX * 4 + 1]; /* the medication as the device names it (UTF-8), or "" */
 };
 
 /* Parses buf[0..len) received at now_ms. A JSON object with "resourceType" is read as a FHIR
@@ -51,7 +61,7 @@ int ingest_payload_parse(const void *buf, size_t len, int64_t now_ms, struct ing
 
 void ingest_reading_release(struct ingest_reading *r);
 
-/* "bp", "weight", "temperature", "spo2", "glucose", "pillbox" or "fhir". */
+/* "bp", "weight", "temperature", "spo2", "glucose", "pillbox", "fhir" or "dose". */
 const char *ingest_kind_name(enum ingest_kind k);
 
 /* The device a reading came from, as the mapping needs it. */
@@ -75,7 +85,14 @@ int ingest_kind_fits(const char *device_kind, enum ingest_kind k);
 json_t *ingest_map_resource(const struct ingest_reading *r, const struct ingest_source *src,
                             const char **rtype, struct err *e);
 
-/* The LOINC (or, for a pill box, "pillbox-opened") code of a mapped reading, for events. */
+/* The LOINC (or, for a pill box, "pillbox-opened" / INGEST_CODE_DOSE) code of a mapped
+ * reading, for events. */
+#define INGEST_CODE_DOSE "pillbox-dose"
+/* The extension of a dose's MedicationAdministration (sub-extensions "status" valueCode taken /
+ * late / missed, "takenAt" valueDateTime, "slot" valueCode) and the statusReason system of a
+ * missed one. */
+#define INGEST_EXT_DOSE        "urn:cityos:pillbox-dose"
+#define INGEST_SYS_DOSE_STATUS "urn:cityos:pillbox-dose-status"
 const char *ingest_reading_code(const struct ingest_reading *r);
 
 #endif

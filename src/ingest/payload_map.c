@@ -29,6 +29,8 @@ const char *ingest_reading_code(const struct ingest_reading *r)
         return "2339-0";
     case INGEST_PILLBOX:
         return "pillbox-opened";
+    case INGEST_DOSE:
+        return INGEST_CODE_DOSE;
     case INGEST_FHIR: {
         const json_t *c =
             json_array_get(json_object_get(json_object_get(r->fhir, "code"), "coding"), 0);
@@ -197,6 +199,60 @@ static json_t *pillbox(const struct ingest_reading *r, const struct ingest_sourc
                      "is not observed");
 }
 
+/* One scheduled dose a pill box reports (INGEST_DOSE) as a MedicationAdministration:
+ * effectiveDateTime the scheduled time; status completed (taken, late) or not-done with a
+ * statusReason (missed); the device; the medication as the box names it, else its compartment;
+ * the extension INGEST_EXT_DOSE with what the box said (status, takenAt, slot), which the home
+ * doctor's adherence rule reads (docs/internals/homedoctor.md, "Rule 6"). */
+static json_t *dose(const struct ingest_reading *r, const struct ingest_source *src,
+                    const char *subject_ref)
+{
+    int missed = strcmp(r->dose, "missed") == 0;
+    char med[sizeof r->med + 32];
+    if (r->med[0] != '\0')
+        snprintf(med, sizeof med, "%s", r->med);
+    else if (r->slot != NULL)
+        snprintf(med, sizeof med, "pill-box compartment: %s", r->slot);
+    else
+        snprintf(med, sizeof med, "the medicine in the pill box");
+    json_t *ext = json_pack("[{s:s, s:s}]", "url", "status", "valueCode", r->dose);
+    int bad = ext == NULL;
+    if (!bad && r->at[0] != '\0')
+        bad |= json_array_append_new(
+            ext, json_pack("{s:s, s:s}", "url", "takenAt", "valueDateTime", r->at));
+    if (!bad && r->slot != NULL)
+        bad |= json_array_append_new(ext,
+                                     json_pack("{s:s, s:s}", "url", "slot", "valueCode", r->slot));
+    json_t *o = json_pack(
+        "{s:s, s:[{s:s, s:o}], s:o, s:s, s:{s:[{s:s, s:s, s:s}]}, s:{s:s}, s:{s:s}, s:s, s:[o], "
+        "s:[{s:s}]}",
+        "resourceType", "MedicationAdministration", "extension", "url", INGEST_EXT_DOSE,
+        "extension", ext, "identifier", identifier(src, r), "status",
+        missed ? "not-done" : "completed", "category", "coding", "system", SYS_MACAT, "code",
+        "community", "display", "Community", "medicationCodeableConcept", "text", med, "subject",
+        "reference", subject_ref, "effectiveDateTime", r->time, "device", device_ref(src), "note",
+        "text",
+        missed ? "the pill box reported this scheduled dose missed: not taken from the box"
+        : strcmp(r->dose, "late") == 0
+            ? "the pill box reported this scheduled dose taken late; the dose itself is "
+              "not observed"
+            : "the pill box reported this scheduled dose taken; the dose itself is not "
+              "observed");
+    if (o == NULL || bad) {
+        json_decref(o);
+        return NULL;
+    }
+    if (missed && json_object_set_new(
+                      o, "statusReason",
+                      json_pack("[{s:[{s:s, s:s, s:s}], s:s}]", "coding", "system",
+                                INGEST_SYS_DOSE_STATUS, "code", "missed", "display", "Dose missed",
+                                "text", "missed: the pill box reported the dose not taken")) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 /* A device's own Observation: subject and device must be absent or name the bound citizen and
  * this device; they are filled in, and the cuff's site for a blood-pressure monitor. */
 static json_t *own_observation(const struct ingest_reading *r, const struct ingest_source *src,
@@ -259,6 +315,9 @@ json_t *ingest_map_resource(const struct ingest_reading *r, const struct ingest_
     if (r->kind == INGEST_PILLBOX) {
         *rtype = "MedicationAdministration";
         o = pillbox(r, src, subject_ref);
+    } else if (r->kind == INGEST_DOSE) {
+        *rtype = "MedicationAdministration";
+        o = dose(r, src, subject_ref);
     } else {
         *rtype = "Observation";
         o = observation(r, src, subject_ref);
