@@ -11,7 +11,7 @@ fi
 meson compile -C build
 
 data=${CITYOS_DATA_DIR:-demo-data}
-demo_out=$(build/cityos demo --data-dir="$data")
+demo_out=$(build/cityos demo --data-dir="$data" --journey=1)
 printf '%s\n' "$demo_out"
 # the demo prints its sign-ins when it seeds; on later runs show the copy it kept (mode 0600)
 if ! grep -q '^Demo sign-ins' <<<"$demo_out" && [ -s "$data/demo-sign-ins.txt" ]; then

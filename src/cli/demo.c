@@ -69,6 +69,8 @@ int cli_demo(int argc, char **argv)
         rc = cli_demo_town_seed(store, &cfg);
     if (rc == 0)
         rc = cli_demo_consent_seed(store, &cfg);
+    if (rc == 0 && cfg.demo_journey)
+        rc = cli_demo_journey_seed(store, &cfg);
     store_close(store);
     return rc == 0 ? 0 : 1;
 }

@@ -173,8 +173,8 @@ struct s1_cast {
 };
 
 /* The organisation of kind where the practitioner with this e-mail holds an active role. */
-static int org_of(struct store *s, struct arena *a, const char *email, enum id_org_kind kind,
-                  const char **out, struct err *e)
+int cli_demo_org_of(struct store *s, struct arena *a, const char *email, enum id_org_kind kind,
+                    const char **out, struct err *e)
 {
     struct id_person p;
     int rc = id_person_find_by_email(s, email, &p, a, e);
@@ -208,9 +208,9 @@ static int find_cast(struct store *s, struct arena *a, struct s1_cast *c, struct
     if (rc == 0 && (c->taro = arena_strdup(a, taro.id)) == NULL)
         rc = err_set(e, ERR_NOMEM, "out of memory");
     if (rc == 0)
-        rc = org_of(s, a, DEMO_EMAIL_DOCTOR, ID_ORG_CLINIC, &c->clinic, e);
+        rc = cli_demo_org_of(s, a, DEMO_EMAIL_DOCTOR, ID_ORG_CLINIC, &c->clinic, e);
     if (rc == 0)
-        rc = org_of(s, a, DEMO_EMAIL_CARDIOLOGIST, ID_ORG_HOSPITAL, &c->hospital, e);
+        rc = cli_demo_org_of(s, a, DEMO_EMAIL_CARDIOLOGIST, ID_ORG_HOSPITAL, &c->hospital, e);
     return rc;
 }
 
