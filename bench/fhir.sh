@@ -23,12 +23,16 @@
 # BENCH_CONNECTIONS (wrk -c, default 32), BENCH_THREADS (wrk -t, default 2), BENCH_BUILD (the
 # meson build folder, default build-bench), BENCH_PERF=1 (one more run of each cityos row under
 # `perf record -g`, its top symbols written to the .log), BENCH_HOLD=1 (seed, then keep the
-# servers up for measuring by hand; see below). The read and search rows run first,
-# on the seeded 10,000, then create, then transaction (those add Observations). The transaction
-# row is reported "not served" when POST /fhir answers 404 or 405. All traffic stays on
-# 127.0.0.1; the servers, temporary folders and logs are removed on exit, failure included. The
-# result (a markdown block) is printed and written to bench/out/fhir-<UTC time>.md with the raw
-# wrk output beside it in .log. See bench/README.md.
+# servers up for measuring by hand; see below), BENCH_DATABASE_URL (a PostgreSQL server URL
+# such as `scripts/postgres.sh start DIR PORT` prints: cityos runs on a database of its own made
+# there for the run, C collation, dropped at the end; unset: SQLite in the data folder),
+# BENCH_CITYOS_ONLY=1 (no Medplum rows: cityos and nginx only, for comparing backends). The
+# read and search rows run first, on the seeded 10,000, then create, then transaction (those
+# add Observations). The transaction row is reported "not served" when POST /fhir answers 404
+# or 405. All traffic stays on 127.0.0.1; the servers, temporary folders and logs (and the
+# PostgreSQL database) are removed on exit, failure included. The result (a markdown block) is
+# printed and written to bench/out/fhir-<UTC time>.md with the raw wrk output beside it in .log.
+# See bench/README.md.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -41,6 +45,9 @@ WARMUP=${BENCH_WARMUP:-1}
 CONNS=${BENCH_CONNECTIONS:-32}
 THREADS=${BENCH_THREADS:-2}
 PERF=${BENCH_PERF:-0}
+DB_URL=${BENCH_DATABASE_URL:-}
+DB_URL=${DB_URL%/}
+CITYOS_ONLY=${BENCH_CITYOS_ONLY:-0}
 BUILD=${BENCH_BUILD:-$BUILD}
 BIN=$BUILD/cityos
 SEED_N=10000 # Observations of the patient before the read and search rows
@@ -55,7 +62,12 @@ check_connections
 ((CONNS <= 4000)) || die "BENCH_CONNECTIONS=$CONNS: cityos accepts 4096 connections at most"
 ((DUR_S <= 600)) || die "BENCH_DURATION=$DURATION: at most 10m, so that a run fits in one access token's life"
 [[ $PERF == 0 || $PERF == 1 ]] || die "BENCH_PERF=$PERF: want 0 or 1"
-COMMAND="BENCH_DURATION=$DURATION BENCH_RUNS=$RUNS BENCH_WARMUP=$WARMUP BENCH_CONNECTIONS=$CONNS BENCH_THREADS=$THREADS bench/fhir.sh"
+[[ $CITYOS_ONLY == 0 || $CITYOS_ONLY == 1 ]] || die "BENCH_CITYOS_ONLY=$CITYOS_ONLY: want 0 or 1"
+[[ -z $DB_URL || $DB_URL =~ ^postgres(ql)?:// ]] || die "BENCH_DATABASE_URL=$DB_URL: want postgresql://user@host:port"
+COMMAND="BENCH_DURATION=$DURATION BENCH_RUNS=$RUNS BENCH_WARMUP=$WARMUP BENCH_CONNECTIONS=$CONNS BENCH_THREADS=$THREADS"
+[[ -z $DB_URL ]] || COMMAND+=" BENCH_DATABASE_URL=$DB_URL"
+((CITYOS_ONLY == 0)) || COMMAND+=" BENCH_CITYOS_ONLY=1"
+COMMAND+=" bench/fhir.sh"
 
 raise_fd_limit "$CONNS"
 
@@ -68,25 +80,30 @@ installed nginx || installed nginx-light || installed nginx-core || installed ng
 installed curl || missing+=(curl)
 installed python3 || missing+=(python3)
 ((PERF == 0)) || command -v perf >/dev/null || missing+=(linux-perf)
+[[ -z $DB_URL ]] || command -v psql >/dev/null || missing+=(postgresql-client)
 install_packages "${missing[@]}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [[ -x $NGINX ]] || die "nginx is installed but not found on PATH or at /usr/sbin/nginx"
 
-command -v node >/dev/null || die "node is not installed (bash scripts/deps.sh installs it)"
-node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
-    die "node $(node --version) is too old for @medplum/fhir-router 4.5 (it needs 20.19 or newer)"
 MEDPLUM_DIR=bench/medplum
-if [[ ! -f $MEDPLUM_DIR/node_modules/.package-lock.json ||
-    $MEDPLUM_DIR/package-lock.json -nt $MEDPLUM_DIR/node_modules/.package-lock.json ]]; then
-    command -v npm >/dev/null || die "npm is not installed (bash scripts/deps.sh installs it)"
-    say "installing Medplum's FHIR router: npm ci --prefix $MEDPLUM_DIR"
-    npm ci --prefix "$MEDPLUM_DIR" --no-audit --no-fund --loglevel=error >&2 || die "npm ci --prefix $MEDPLUM_DIR failed"
+MEDPLUM_VERSION="not run (BENCH_CITYOS_ONLY=1)"
+if ((CITYOS_ONLY == 0)); then
+    command -v node >/dev/null || die "node is not installed (bash scripts/deps.sh installs it)"
+    node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' ||
+        die "node $(node --version) is too old for @medplum/fhir-router 4.5 (it needs 20.19 or newer)"
+    if [[ ! -f $MEDPLUM_DIR/node_modules/.package-lock.json ||
+        $MEDPLUM_DIR/package-lock.json -nt $MEDPLUM_DIR/node_modules/.package-lock.json ]]; then
+        command -v npm >/dev/null || die "npm is not installed (bash scripts/deps.sh installs it)"
+        say "installing Medplum's FHIR router: npm ci --prefix $MEDPLUM_DIR"
+        npm ci --prefix "$MEDPLUM_DIR" --no-audit --no-fund --loglevel=error >&2 || die "npm ci --prefix $MEDPLUM_DIR failed"
+    fi
+    MEDPLUM_VERSION=$(node -p "require('./$MEDPLUM_DIR/node_modules/@medplum/fhir-router/package.json').version")
 fi
-MEDPLUM_VERSION=$(node -p "require('./$MEDPLUM_DIR/node_modules/@medplum/fhir-router/package.json').version")
 
 build_release
 
 MEDPLUM_PID=
+DB_NAME=
 cleanup_all() { # bench/lib.sh's cleanup (cityos, nginx, WORK) after Medplum's server
     local rc=$?
     set +e
@@ -95,6 +112,12 @@ cleanup_all() { # bench/lib.sh's cleanup (cityos, nginx, WORK) after Medplum's s
     if [[ -n $MEDPLUM_PID ]] && kill -0 "$MEDPLUM_PID" 2>/dev/null; then
         kill -KILL "$MEDPLUM_PID" 2>/dev/null
         wait "$MEDPLUM_PID" 2>/dev/null
+    fi
+    if [[ -n $DB_NAME ]]; then # the run's database goes with it (cityos has stopped by now)
+        stop_pid "$CITYOS_PID" cityos
+        CITYOS_PID=
+        psql -q -d "$DB_URL/postgres" -c "DROP DATABASE IF EXISTS $DB_NAME" >/dev/null 2>&1 ||
+            say "could not drop database $DB_NAME on $DB_URL"
     fi
     (exit "$rc")
     cleanup
@@ -124,6 +147,19 @@ hcurl() { # outfile curl-args...
     shift
     curl --noproxy '*' -sS --max-time 120 -o "$out" -w '%{http_code} %{size_download}' "$@"
 }
+
+# ---- the database (PostgreSQL only) ----------------------------------------------------------
+BACKEND="SQLite (the data folder's cityos.db)"
+unset CITYOS_DATABASE_URL
+if [[ -n $DB_URL ]]; then
+    DB_NAME=cityos_bench_fhir_$$
+    psql -q -v ON_ERROR_STOP=1 -d "$DB_URL/postgres" \
+        -c "CREATE DATABASE $DB_NAME TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" \
+        >/dev/null || die "cannot create database $DB_NAME on $DB_URL"
+    export CITYOS_DATABASE_URL=$DB_URL/$DB_NAME # cityos demo and cityos serve read it
+    BACKEND="PostgreSQL $(psql -Atq -d "$CITYOS_DATABASE_URL" -c 'SHOW server_version') on $DB_URL (fsync $(psql -Atq -d "$CITYOS_DATABASE_URL" -c 'SHOW fsync'); the store's writer commits with synchronous_commit on)"
+fi
+say "backend: $BACKEND"
 
 # ---- the demo town and cityos ----------------------------------------------------------------
 say "seeding the demo town in $DATA"
@@ -299,8 +335,12 @@ OBS_BYTES=$(stat -c %s "$WORK/obs.json")
 TXN_BYTES=$(stat -c %s "$WORK/txn.json")
 
 # ---- Medplum's FHIR router -------------------------------------------------------------------
+declare -A TXN SEEDED READ_ID READ_BYTES SEARCH_BYTES
 MEDPLUM_PORT=
+SERVERS=(cityos)
+((CITYOS_ONLY == 1)) || SERVERS+=(medplum)
 for attempt in 1 2 3; do
+    ((CITYOS_ONLY == 0)) || break
     port=$(free_port)
     node "$MEDPLUM_DIR/server.mjs" --port="$port" --listen=127.0.0.1 >"$WORK/medplum.out" 2>"$WORK/medplum.err" &
     MEDPLUM_PID=$!
@@ -317,9 +357,15 @@ for attempt in 1 2 3; do
     MEDPLUM_PID=
     say "Medplum's server did not start on port $port (attempt $attempt): $(tail -n 3 "$WORK/medplum.err" | tr '\n' ' ')"
 done
-[[ -n $MEDPLUM_PORT ]] || die "Medplum's server would not start"
-MEDPLUM=http://127.0.0.1:$MEDPLUM_PORT
-say "Medplum's FHIR router $MEDPLUM_VERSION (pid $MEDPLUM_PID) on $MEDPLUM"
+if ((CITYOS_ONLY == 0)); then
+    [[ -n $MEDPLUM_PORT ]] || die "Medplum's server would not start"
+    MEDPLUM=http://127.0.0.1:$MEDPLUM_PORT
+    say "Medplum's FHIR router $MEDPLUM_VERSION (pid $MEDPLUM_PID) on $MEDPLUM"
+else
+    MEDPLUM=http://127.0.0.1:9 # never called
+    TXN[medplum]="not run (BENCH_CITYOS_ONLY=1)" SEEDED[medplum]="not run"
+    READ_BYTES[medplum]=- SEARCH_BYTES[medplum]=- READ_ID[medplum]=none
+fi
 
 # ---- nginx -----------------------------------------------------------------------------------
 python3 - "$NDIR/html/static.json" <<'EOF'
@@ -445,9 +491,8 @@ with concurrent.futures.ThreadPoolExecutor(8) as ex:
 print(f"{n} {time.monotonic() - t0:.2f}")
 EOF
 
-declare -A TXN SEEDED READ_ID READ_BYTES SEARCH_BYTES
 AUTH=(-H "Authorization: Bearer $TOKEN")
-for srv in cityos medplum; do
+for srv in "${SERVERS[@]}"; do
     url=$MEDPLUM auth=() tok=
     if [[ $srv == cityos ]]; then
         url=$CITYOS auth=("${AUTH[@]}") tok=$TOKEN
@@ -466,7 +511,7 @@ for srv in cityos medplum; do
 done
 
 SEARCH_Q="patient=Patient%2F$PATIENT&code=http%3A%2F%2Floinc.org%7C85354-9&_count=$PAGE"
-for srv in cityos medplum; do
+for srv in "${SERVERS[@]}"; do
     url=$MEDPLUM auth=()
     if [[ $srv == cityos ]]; then
         url=$CITYOS auth=("${AUTH[@]}")
@@ -557,6 +602,21 @@ wait_idle() { # pid name
     say "warning: $2 still busy 5 minutes after the run"
 }
 
+# PostgreSQL: waits until no statement of the run's database is in progress for half a second
+# (at most 5 minutes), so that writes queued when wrk stopped are not charged to the next run
+wait_db_idle() {
+    local i n
+    for ((i = 0; i < 600; i++)); do
+        n=$(psql -Atq -d "$CITYOS_DATABASE_URL" -c "SELECT count(*) FROM pg_stat_activity
+            WHERE datname = current_database() AND state <> 'idle' AND pid <> pg_backend_pid()") || return 0
+        ((n == 0)) && sleep 0.5 && n=$(psql -Atq -d "$CITYOS_DATABASE_URL" -c "SELECT count(*)
+            FROM pg_stat_activity WHERE datname = current_database() AND state <> 'idle'
+            AND pid <> pg_backend_pid()") && ((n == 0)) && return 0
+        sleep 0.5
+    done
+    say "warning: PostgreSQL still busy 5 minutes after the run"
+}
+
 # one wrk run of key; sets m (see read_wrk_report); fails on any answer >= 400 or socket error
 run_wrk() { # key label outfile
     local key=$1 label=$2 out=$3 tok='' conns=${K_CONNS[$1]:-$CONNS}
@@ -579,7 +639,10 @@ run_wrk() { # key label outfile
         echo
     } >>"$RAW"
     case ${K_SRV[$key]} in
-    cityos) wait_idle "$CITYOS_PID" cityos ;;
+    cityos)
+        wait_idle "$CITYOS_PID" cityos
+        [[ -z $DB_NAME ]] || wait_db_idle # cityos waiting on PostgreSQL looks idle
+        ;;
     medplum) wait_idle "$MEDPLUM_PID" "Medplum's server" ;;
     esac
     case ${K_SRV[$key]} in
@@ -643,9 +706,15 @@ run_phase() { # key...
 ROWS=9
 [[ ${TXN[cityos]} == ok ]] || ROWS=$((ROWS - 1))
 [[ ${TXN[medplum]} == ok ]] || ROWS=$((ROWS - 1))
+((CITYOS_ONLY == 0)) || ROWS=$((ROWS - 3)) # no Medplum read, search and create rows
 say "$WARMUP warm-up + $RUNS measured runs per row, wrk -t$THREADS -c$CONNS -d$DURATION: about $((ROWS * (WARMUP + RUNS) * (DUR_S + 2))) s"
-run_phase static c_read m_read c_search m_search
-run_phase c_create m_create
+if ((CITYOS_ONLY == 1)); then
+    run_phase static c_read c_search
+    run_phase c_create
+else
+    run_phase static c_read m_read c_search m_search
+    run_phase c_create m_create
+fi
 txn_keys=()
 [[ ${TXN[cityos]} == ok ]] && txn_keys+=(c_txn)
 [[ ${TXN[medplum]} == ok ]] && txn_keys+=(m_txn)
@@ -679,6 +748,9 @@ problems=$(grep -E '"level":"(warn|error)"' "$CLOG" | head -n 5 || true)
 [[ -z $problems ]] || die "cityos logged warnings or errors while stopping:
 $problems"
 DB_BYTES=$(du -sb "$DATA" | cut -f1)
+if [[ -n $DB_NAME ]]; then # the database, not the folder (which holds only the keys then)
+    DB_BYTES=$(psql -Atq -d "$CITYOS_DATABASE_URL" -c 'SELECT pg_database_size(current_database())')
+fi
 
 # ---- report ----------------------------------------------------------------------------------
 out_files fhir
@@ -688,7 +760,7 @@ NODE_VERSION=$(node --version)
 NGINX_VERSION=$("$NGINX" -v 2>&1 | sed 's/^nginx version: //')
 TXN_CITYOS=${TXN[cityos]} TXN_MEDPLUM=${TXN[medplum]}
 SEEDED_CITYOS=${SEEDED[cityos]} SEEDED_MEDPLUM=${SEEDED[medplum]}
-export LOAD_END COMMAND CITYOS_THREADS THREADS CONNS DURATION RUNS WARMUP SCOPE EMAIL PATIENT \
+export BACKEND LOAD_END COMMAND CITYOS_THREADS THREADS CONNS DURATION RUNS WARMUP SCOPE EMAIL PATIENT \
     TXN_N SEED_N PAGE OBS_BYTES TXN_BYTES STATIC_BYTES TXN_CITYOS TXN_MEDPLUM SEEDED_CITYOS \
     SEEDED_MEDPLUM MEDPLUM_VERSION NODE_VERSION NGINX_VERSION DB_BYTES BUILD
 
@@ -725,6 +797,8 @@ static = stat("static")
 out = []
 w = out.append
 w(f"## FHIR benchmark, {env['DATE']}")
+w("")
+w(f"cityos's store: {env['BACKEND']}.")
 w("")
 w("| row | cityos median/s (min–max) | p50 / p99 | Medplum router median/s (min–max) | p50 / p99 | target | met? |")
 w("| --- | ---: | ---: | ---: | ---: | --- | --- |")
@@ -763,7 +837,8 @@ if ratios:
     w("")
 w(f"Bodies: the Observation {env['OBS_BYTES']} B, the transaction {env['TXN_BYTES']} B, nginx's file "
   f"{env['STATIC_BYTES']} B. Seeding before the runs: cityos {env['SEEDED_CITYOS']}; Medplum "
-  f"{env['SEEDED_MEDPLUM']}. cityos's data folder at the end: {int(env['DB_BYTES']) / 2**20:,.0f} MiB.")
+  f"{env['SEEDED_MEDPLUM']}. cityos's data at the end (data folder, or the PostgreSQL database): "
+  f"{int(env['DB_BYTES']) / 2**20:,.0f} MiB.")
 w("")
 w("Machine:")
 w(f"- CPU: {env['CPU_MODEL']}, nproc {env['CORES']}; memory {env['MEM']}")

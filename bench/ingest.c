@@ -22,7 +22,12 @@
  *   ingest direct DATA_DIR THREADS DEVICES READINGS
  *       no broker: THREADS threads call ingest_handle() (what each MQTT connection's on_message
  *       does) on the bench devices' readings, in process: cityos' own capacity.
+ *
+ * With CITYOS_DATABASE_URL set (as for cityos itself), every command uses that PostgreSQL
+ * database instead of DATA_DIR/cityos.db: the store through store_open(), the driver's own
+ * read-only polling through libpq.
  */
+#include <libpq-fe.h>
 #include <mosquitto.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -97,7 +102,7 @@ static int seed(const char *dir, int n, const char *load_subject)
 {
     struct store *s = NULL;
     struct err e = {0};
-    struct store_options o = {.data_dir = dir};
+    struct store_options o = {.data_dir = dir, .database_url = getenv("CITYOS_DATABASE_URL")};
     if (ids_init() != 0 || store_open(&s, &o, &e) != 0) {
         fprintf(stderr, "ingest seed: %s\n", e.msg);
         return 1;
@@ -130,6 +135,83 @@ static int seed(const char *dir, int n, const char *load_subject)
         fprintf(stderr, "ingest seed: %s\n", e.msg);
     store_close(s);
     return rc != 0;
+}
+
+/* ---- the driver's own read-only view of cityos' database, beside the server ---- */
+
+/* SQLite's file in DATA_DIR, or the PostgreSQL database CITYOS_DATABASE_URL names. The SQL
+ * given is portable (both dialects) and built from the driver's own ids. */
+struct rdb {
+    sqlite3 *lite;
+    PGconn *pg;
+};
+
+typedef int (*rdb_row_fn)(void *ctx, int ncol, char **vals, char **names);
+
+static int rdb_open(struct rdb *d, const char *dir)
+{
+    const char *url = getenv("CITYOS_DATABASE_URL");
+    *d = (struct rdb){0};
+    if (url != NULL && url[0] != '\0') {
+        /* named, so that bench/ingest.sh leaves this polling out of the server's CPU */
+        const char *const keys[] = {"dbname", "application_name", NULL};
+        const char *const vals[] = {url, "cityos-bench-ingest", NULL};
+        d->pg = PQconnectdbParams(keys, vals, 1);
+        if (PQstatus(d->pg) != CONNECTION_OK) {
+            fprintf(stderr, "ingest: %s", PQerrorMessage(d->pg));
+            PQfinish(d->pg);
+            d->pg = NULL;
+            return 1;
+        }
+        return 0;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cityos.db", dir);
+    if (sqlite3_open_v2(path, &d->lite, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        fprintf(stderr, "ingest: cannot open %s\n", path);
+        sqlite3_close(d->lite);
+        d->lite = NULL;
+        return 1;
+    }
+    sqlite3_busy_timeout(d->lite, 5000);
+    return 0;
+}
+
+static void rdb_close(struct rdb *d)
+{
+    if (d->pg != NULL)
+        PQfinish(d->pg);
+    if (d->lite != NULL)
+        sqlite3_close(d->lite);
+    *d = (struct rdb){0};
+}
+
+/* Runs sql, calling fn for each row as sqlite3_exec does (a non-zero return stops). */
+static void rdb_exec(struct rdb *d, const char *sql, rdb_row_fn fn, void *ctx)
+{
+    if (d->lite != NULL) {
+        sqlite3_exec(d->lite, sql, fn, ctx, NULL);
+        return;
+    }
+    PGresult *r = PQexec(d->pg, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "ingest: %s", PQerrorMessage(d->pg));
+        PQclear(r);
+        return;
+    }
+    int nrow = PQntuples(r), ncol = PQnfields(r);
+    char *vals[8], *names[8];
+    if (ncol > 8)
+        ncol = 8;
+    for (int i = 0; i < ncol; i++)
+        names[i] = PQfname(r, i);
+    for (int row = 0; row < nrow; row++) {
+        for (int i = 0; i < ncol; i++)
+            vals[i] = PQgetisnull(r, row, i) ? NULL : PQgetvalue(r, row, i);
+        if (fn(ctx, ncol, vals, names) != 0)
+            break;
+    }
+    PQclear(r);
 }
 
 /* ---- run ---- */
@@ -284,7 +366,7 @@ static int read_text_cb(void *ctx, int ncol, char **vals, char **names)
 }
 
 /* Looks for the assessments of the probes not yet seen. */
-static void probes_poll(sqlite3 *db, int n)
+static void probes_poll(struct rdb *db, int n)
 {
     for (int i = 0; i < n; i++) {
         struct probe *p = &probes[i];
@@ -296,16 +378,16 @@ static void probes_poll(sqlite3 *db, int n)
                      "SELECT resource_id FROM ingest_reading WHERE device_id = '%s' AND "
                      "time_ms = %lld",
                      probe_ids[p->dev], (long long)p->time_ms);
-            sqlite3_exec(db, sql, read_text_cb, p->obs, NULL);
+            rdb_exec(db, sql, read_text_cb, p->obs);
             if (p->obs[0] == '\0')
                 continue;
         }
         char hit[64] = "";
         snprintf(sql, sizeof sql,
                  "SELECT id FROM fhir_resource WHERE rtype = 'RiskAssessment' AND "
-                 "instr(body, 'Observation/%s') > 0 LIMIT 1",
+                 "body LIKE '%%Observation/%s%%' LIMIT 1",
                  p->obs);
-        sqlite3_exec(db, sql, read_text_cb, hit, NULL);
+        rdb_exec(db, sql, read_text_cb, hit);
         if (hit[0] != '\0')
             p->t_alert = now_s();
     }
@@ -345,7 +427,7 @@ static int probe_row(void *ctx, int ncol, char **vals, char **names)
 
 /* 10 days of 会津 太郎's readings ending yesterday, 07:00 and 19:00 local: the history the home
  * doctor's 7-day category needs. Waits until they are stored. */
-static int probes_history(sqlite3 *db, const char *user, const char *pass, int port)
+static int probes_history(struct rdb *db, const char *user, const char *pass, int port)
 {
     probe_m = mosquitto_new("bench-probe", true, NULL);
     mosquitto_int_option(probe_m, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
@@ -367,7 +449,7 @@ static int probes_history(sqlite3 *db, const char *user, const char *pass, int p
              probe_ids[0]);
     for (int i = 0; i < 600; i++) {
         got[0] = '\0';
-        sqlite3_exec(db, sql, read_text_cb, got, NULL);
+        rdb_exec(db, sql, read_text_cb, got);
         if (atol(got) >= sent)
             return 0;
         nanosleep(&(struct timespec){0, 50000000L}, NULL);
@@ -384,13 +466,13 @@ static int read_count(void *ctx, int ncol, char **vals, char **names)
     return 0;
 }
 
-static long stored(sqlite3 *db)
+static long stored(struct rdb *db)
 {
     long n = -1;
-    sqlite3_exec(db,
-                 "SELECT COUNT(*) FROM ingest_reading r JOIN device d ON d.id = r.device_id "
-                 "WHERE d.display = 'bench wrist monitor'",
-                 read_count, &n, NULL);
+    rdb_exec(db,
+             "SELECT COUNT(*) FROM ingest_reading r JOIN device d ON d.id = r.device_id "
+             "WHERE d.display = 'bench wrist monitor'",
+             read_count, &n);
     return n;
 }
 
@@ -414,21 +496,18 @@ static int run(char **argv)
     if (want < 1 || per_dev < 1 || inflight < 1)
         return 2;
     rate = getenv("RATE") != NULL ? atof(getenv("RATE")) : 0;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/cityos.db", dir);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    struct rdb rdb, *db = &rdb;
+    if (rdb_open(db, dir) != 0)
         return 1;
-    sqlite3_busy_timeout(db, 5000);
     devs = calloc((size_t)want, sizeof *devs);
-    sqlite3_exec(db, "SELECT id FROM device WHERE display = 'bench wrist monitor' ORDER BY id",
-                 device_row, &want, NULL);
+    rdb_exec(db, "SELECT id FROM device WHERE display = 'bench wrist monitor' ORDER BY id",
+             device_row, &want);
     if (ndev < want) {
         fprintf(stderr, "ingest run: %d bench devices, want %d (ingest seed first)\n", ndev, want);
         return 1;
     }
-    sqlite3_exec(db, "SELECT id FROM device WHERE display = 'bench probe monitor' ORDER BY id",
-                 probe_row, NULL, NULL);
+    rdb_exec(db, "SELECT id FROM device WHERE display = 'bench probe monitor' ORDER BY id",
+             probe_row, NULL);
     mosquitto_lib_init();
     if (nprobe_dev > 0 && probes_history(db, user, pass, port) != 0)
         return 1;
@@ -532,7 +611,7 @@ static int run(char **argv)
         mosquitto_loop_stop(devs[i].m, false);
         mosquitto_destroy(devs[i].m);
     }
-    sqlite3_close(db);
+    rdb_close(db);
     free(devs);
     return n == total ? 0 : 1;
 }
@@ -588,20 +667,18 @@ static int direct(char **argv)
         return 2;
     struct store *s = NULL;
     struct err e = {0};
-    struct store_options o = {.data_dir = dir};
+    struct store_options o = {.data_dir = dir, .database_url = getenv("CITYOS_DATABASE_URL")};
     if (ids_init() != 0 || store_open(&s, &o, &e) != 0 || consent_index_open_global(s, &e) != 0) {
         fprintf(stderr, "ingest direct: %s\n", e.msg);
         return 1;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/cityos.db", dir);
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+    struct rdb db;
+    if (rdb_open(&db, dir) != 0)
         return 1;
     devs = calloc((size_t)want, sizeof *devs);
-    sqlite3_exec(db, "SELECT id FROM device WHERE display = 'bench wrist monitor' ORDER BY id",
-                 device_row, &want, NULL);
-    sqlite3_close(db);
+    rdb_exec(&db, "SELECT id FROM device WHERE display = 'bench wrist monitor' ORDER BY id",
+             device_row, &want);
+    rdb_close(&db);
     if (ndev < want)
         return 1;
     pthread_t th[256];

@@ -14,6 +14,10 @@
 # RATE (readings/s offered in all, open loop; unset: as fast as the broker acknowledges),
 # AUTOSAVE: the broker saves its database after this many changes (scripts/mosquitto.sh's
 # default 1 makes every queued message durable in the broker; larger is faster, less safe).
+# DATABASE_URL (a PostgreSQL server, e.g. the one `scripts/postgres.sh start DIR PORT` prints):
+# the run makes a database of its own there (C collation), points cityos demo, the driver and
+# cityos serve at it through CITYOS_DATABASE_URL, and drops it at the end; unset: SQLite in the
+# temporary data folder, as before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-bench}
@@ -28,12 +32,25 @@ if [ ! -x "$BUILD/cityos" ] || [ ! -x "$BUILD/bench/ingest" ]; then
 fi
 work=$(mktemp -d /tmp/cityos-ingest-bench-XXXXXX)
 port=$((20000 + RANDOM % 20000))
+dbname=
 cleanup() {
     [ -n "${cpid:-}" ] && kill "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
     bash scripts/mosquitto.sh stop "$work/mqtt" >/dev/null 2>&1 || true
+    if [ -n "$dbname" ]; then
+        psql -q -d "${DATABASE_URL%/}/postgres" -c "DROP DATABASE IF EXISTS $dbname" >/dev/null 2>&1 || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
+backend=sqlite
+unset CITYOS_DATABASE_URL
+if [ -n "${DATABASE_URL:-}" ]; then
+    dbname="cityos_bench_ingest_$$"
+    psql -q -v ON_ERROR_STOP=1 -d "${DATABASE_URL%/}/postgres" \
+        -c "CREATE DATABASE $dbname TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" >/dev/null
+    export CITYOS_DATABASE_URL="${DATABASE_URL%/}/$dbname"
+    backend="postgresql ($(psql -Atq -d "$CITYOS_DATABASE_URL" -c 'SHOW server_version'), fsync $(psql -Atq -d "$CITYOS_DATABASE_URL" -c 'SHOW fsync'), synchronous_commit on for the writer)"
+fi
 MOSQUITTO_AUTOSAVE_CHANGES=$AUTOSAVE bash scripts/mosquitto.sh start "$work/mqtt" "$port" >/dev/null
 admin=$(cat "$work/mqtt/admin.secret")
 ctrl() { mosquitto_ctrl -h 127.0.0.1 -p "$port" -u cityos-admin -P "$admin" dynsec "$@" >/dev/null; }
@@ -55,15 +72,40 @@ for _ in $(seq 300); do
     [ "$(grep -c 'subscribed to' "$work/cityos.log" || true)" -ge "$CONNECTIONS" ] && break
     sleep 0.1
 done
-echo "ingest.sh: devices=$DEVICES readings=$READINGS inflight=$INFLIGHT connections=$CONNECTIONS rate=${RATE:-max} autosave=$AUTOSAVE load=$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "ingest.sh: backend=$backend devices=$DEVICES readings=$READINGS inflight=$INFLIGHT connections=$CONNECTIONS rate=${RATE:-max} autosave=$AUTOSAVE load=$(cut -d' ' -f1-3 /proc/loadavg)"
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system CPU, clock ticks
 bpid=$(cat "$work/mqtt/mosquitto.pid")
+# PostgreSQL: the CPU of the server processes serving cityos on the run's database
+# (pg_stat_activity, less the driver's own polling connection), when the server runs on this
+# machine (their /proc entries are readable); 0 otherwise
+declare -A pg0=()
+pg_snapshot() { # fills the named array with pid -> CPU ticks
+    local -n snap=$1
+    local p
+    [ -n "$dbname" ] || return 0
+    for p in $(psql -Atq -d "${DATABASE_URL%/}/postgres" \
+        -c "SELECT pid FROM pg_stat_activity WHERE datname = '$dbname'
+            AND application_name <> 'cityos-bench-ingest'" 2>/dev/null); do
+        # shellcheck disable=SC2034,SC2004 # snap: the caller's associative array (a nameref)
+        [ -r "/proc/$p/stat" ] && snap[$p]=$(ticks "$p")
+    done
+    return 0
+}
+pg_snapshot pg0
 c0=$(ticks "$cpid"); b0=$(ticks "$bpid"); s0=$(date +%s.%N)
 "$BUILD/bench/ingest" run "$work/data" "$port" bench-devices bench-secret "$DEVICES" "$READINGS" "$INFLIGHT"
 c1=$(ticks "$cpid"); b1=$(ticks "$bpid"); s1=$(date +%s.%N)
-awk -v c="$((c1 - c0))" -v b="$((b1 - b0))" -v hz="$(getconf CLK_TCK)" -v n="$((DEVICES * READINGS))" \
-    -v s0="$s0" -v s1="$s1" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
-    printf "CPU during the run (%.1f s wall, the history and the probes included): cityos %.2f s (%.0f readings per cityos CPU-second), mosquitto %.2f s; load %s\n",
-        s1 - s0, c / hz, n / (c / hz), b / hz, l }'
+declare -A pg1=()
+pg_snapshot pg1
+pgt=0
+for p in "${!pg1[@]}"; do pgt=$((pgt + pg1[$p] - ${pg0[$p]:-0})); done
+awk -v c="$((c1 - c0))" -v b="$((b1 - b0))" -v g="$pgt" -v hz="$(getconf CLK_TCK)" -v n="$((DEVICES * READINGS))" \
+    -v s0="$s0" -v s1="$s1" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" -v pg="${dbname:+1}" 'BEGIN {
+    printf "CPU during the run (%.1f s wall, the history and the probes included): cityos %.2f s (%.0f readings per cityos CPU-second), mosquitto %.2f s",
+        s1 - s0, c / hz, n / (c / hz), b / hz
+    if (pg != "")
+        printf ", PostgreSQL backends %.2f s (%.0f readings per CPU-second of cityos and PostgreSQL together)",
+            g / hz, n / ((c + g) / hz)
+    printf "; load %s\n", l }'
 mport=$(grep -o "listening on http://[0-9.]*:[0-9]*" "$work/cityos.log" | grep -o "[0-9]*$")
 curl -s "http://127.0.0.1:$mport/metrics" | grep -E "^cityos_ingest_messages_total|^cityos_events_deliveries_total|^cityos_homedoctor_events_total|^cityos_store_batch_size_(sum|count)|^cityos_store_commit_seconds_(sum|count)|^cityos_ingest_message_seconds_(sum|count)" || true
