@@ -16,6 +16,7 @@
 #include "base/jsonx.h"
 #include "base/log.h"
 #include "consent/consent_api.h"
+#include "consent/index.h"
 #include "events/event.h"
 #include "fhir/access.h"
 #include "fhir/defs.h"
@@ -27,13 +28,16 @@
 #include "identity/client.h"
 #include "identity/principal.h"
 #include "identity/scope.h"
+#include "services/homedoctor/adherence.h"
 #include "services/homedoctor/service_internal.h"
 
 /* What the service's client may do (SMART v2 system scopes): search blood pressures and
- * check-ups, read a Patient (age and sex for the Hisayama score), create and search its
- * findings. Consent still decides per citizen. */
+ * check-ups, read a Patient (age and sex for the Hisayama score), search a pill box's dose
+ * events (adherence_service.c), create and search its findings. Consent still decides per
+ * citizen. */
 #define SERVICE_SCOPE                                                                              \
-    "system/Observation.s system/Patient.r system/RiskAssessment.cs system/Communication.cs"
+    "system/Observation.s system/Patient.r system/MedicationAdministration.s "                     \
+    "system/RiskAssessment.cs system/Communication.cs"
 
 static struct {
     char client_id[IDS_LEN + 1];
@@ -397,18 +401,26 @@ static int on_reading(const struct event *ev, void *ctx, struct err *e)
     struct store *s = ctx;
     if (ev->subject == NULL || !ids_valid(ev->subject) || ev->payload == NULL)
         return 0; /* about no citizen: nothing to do */
+    /* decide on an index as new as every consent change committed before, by any process (a
+     * withdrawal through another process binds this evaluation too); unreadable: retried */
+    struct consent_index *ix = consent_index_global();
+    if (ix != NULL && consent_index_sync(ix, s, e) != 0)
+        return e->code != 0 ? e->code : ERR_IO;
     json_t *pl = jsonx_parse(ev->payload, strlen(ev->payload), e);
     if (pl == NULL)
         return e->code == ERR_NOMEM ? ERR_NOMEM : 0; /* a malformed payload is never retried */
     const char *code = json_string_value(json_object_get(pl, "code"));
     const json_t *eff = json_object_get(pl, "effective_ms");
     int bp = code != NULL && strcmp(code, HOMEDOCTOR_LOINC_BP) == 0;
+    int dose = hd_adherence_is_dose(code);
     /* the evaluation is "as of" the reading: a redelivery evaluates the same window */
     int64_t now_ms = json_is_integer(eff) ? (int64_t)json_integer_value(eff) : ev->created_ms;
     json_decref(pl);
+    if (dose)
+        return hd_adherence_on_dose(s, ev, now_ms, e); /* rule 6: adherence_service.c */
     if (!bp) {
         atomic_fetch_add(&ev_counts[EV_IGNORED], 1);
-        return 0; /* not a blood pressure (pill-box events: not evaluated yet) */
+        return 0; /* not a blood pressure, not a dose */
     }
     struct arena *a = arena_new(64 * 1024);
     if (a == NULL)
@@ -481,6 +493,8 @@ int homedoctor_service_register(struct store *s, const struct config *cfg, struc
         rc = ensure_client(s, e);
     if (rc == 0)
         rc = event_handler_register(EVENT_READING_STORED, HOMEDOCTOR_CONSUMER, on_reading, s);
+    if (rc == 0)
+        rc = hd_adherence_register(e); /* rule 6: the pill box's dose events (its metrics) */
     if (rc == 0 && http_metrics_add(metrics_render, NULL) != 0)
         rc = err_set(e, ERR_NOMEM, "homedoctor: cannot add the metrics");
     if (rc == 0)
