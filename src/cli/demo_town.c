@@ -454,7 +454,11 @@ static int seed_clients(struct store *s, const char *clinic_id, struct clients *
         ID_GRANT_AUTHORIZATION_CODE | ID_GRANT_REFRESH_TOKEN,
         NULL};
     /* the city's own portal: the citizen manages their consents there (patient/Consent.cu), which
-     * a third-party app like the one above cannot */
+     * a third-party app like the one above cannot, and answers the triage, books and pays
+     * (QuestionnaireResponse.c, Appointment.cu, Account.c: the citizen journey's views), invites
+     * family (RelatedPerson.cud); staff sign in to it too (user/ scopes, cityos.admin): the portal
+     * asks only the scopes of the kind of sign-in; user/ scopes act only in a practitioner's role
+     * (chosen at sign-in) and cityos.admin counts only for a city administrator */
     /* the portal served by cityos itself (web/, docs/internals/portal.md) comes back to the
      * issuer's root: the default --issuer http://localhost:8080 and its loopback twin; the
      * sample app's URIs stay for the API tests that sign in through this client */
@@ -466,7 +470,9 @@ static int seed_clients(struct store *s, const char *clinic_id, struct clients *
                                    portal_redirects,
                                    COUNT(portal_redirects),
                                    "openid profile fhirUser launch/patient patient/*.rs "
-                                   "patient/Consent.cu",
+                                   "patient/Consent.cu patient/QuestionnaireResponse.c "
+                                   "patient/Appointment.cu patient/Account.c "
+                                   "patient/RelatedPerson.cud user/*.cruds cityos.admin",
                                    ID_GRANT_AUTHORIZATION_CODE,
                                    NULL};
     struct id_client_new backend = {
