@@ -51,7 +51,7 @@ start() {
     port=$(free_port)
     base=http://127.0.0.1:$port
     portal_client=$(client_add --name="city portal (test)" --kind=public --redirect-uri="$base/" \
-        --scopes="openid profile fhirUser launch/patient patient/*.rs patient/Consent.cu" \
+        --scopes="openid profile fhirUser launch/patient patient/*.rs patient/Consent.cu patient/Appointment.cu patient/QuestionnaireResponse.c patient/Account.c patient/RelatedPerson.cud user/*.cruds cityos.admin" \
         --grant-types=authorization_code)
     doctor_client=$(client_add --name="湊ファミリークリニック 電子カルテ (test)" --kind=public \
         --redirect-uri="$base/doctor-callback" --scopes="openid fhirUser user/*.rs" \
@@ -80,6 +80,8 @@ CITYOS_URL=$base CITYOS_CHROMIUM=$chromium CITYOS_ARTIFACTS=$artifacts CITYOS_PA
     CITYOS_DOCTOR_EMAIL=$doctor_email CITYOS_DOCTOR_PASSWORD=$doctor_password \
     CITYOS_DOCTOR_CLIENT=$doctor_client CITYOS_PORTAL_CLIENT=$portal_client \
     node "$here/portal.test.mjs" || rc=$?
+if ((rc == 0)); then CITYOS_URL=$base CITYOS_CHROMIUM=$chromium CITYOS_ARTIFACTS=$artifacts/roles CITYOS_PATIENT=$taro CITYOS_SIGNINS=$signins node "$here/roles.test.mjs" || rc=$?; fi
+if ((rc == 0)); then CITYOS_URL=$base CITYOS_CHROMIUM=$chromium CITYOS_ARTIFACTS=$artifacts/journey CITYOS_PATIENT=$taro CITYOS_SIGNINS=$signins node "$here/journey.test.mjs" || rc=$?; fi
 if ((rc == 77)); then
     kill -TERM "$pid"; wait "$pid" || true; pid=
     say "SKIPPED: chromium ($chromium) could not start; see the message above"

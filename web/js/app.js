@@ -1,15 +1,20 @@
 // app.js - the portal's entry: language, sign-in, the layout and the views (hash routes, so
 // the server serves one page: #/record, #/bp, #/consents, #/tracker, #/inbox, #/family, #/visit).
-import { completeSignIn, loadConfig, session, signIn, signOut } from './auth.js';
+import { completeSignIn, loadConfig, session, signIn, signOut, staffSignInOffered } from './auth.js';
 import { clear, h } from './dom.js';
 import { lang, setLang, t } from './i18n.js';
 import * as consents from './view-consents.js';
 import * as family from './view-family.js';
 import * as inbox from './view-inbox.js';
 import * as journey from './view-journey.js';
+import * as wallet from './view-wallet.js'; // H-journey
 import * as record from './view-record.js';
 import * as bp from './view-bp.js';
 import * as tracker from './view-tracker.js';
+import { forCitizen, forRole, principal } from './roles.js';
+import * as doctor from './view-doctor.js';
+import * as pharmacy from './view-pharmacy.js';
+import * as city from './view-city.js';
 
 const VIEWS = [
   ['record', record],
@@ -19,14 +24,23 @@ const VIEWS = [
   ['inbox', inbox],
   ['family', family],
   ['visit', journey],
+  ['wallet', wallet], // H-journey
+  // --- H-views: staff views; a row's third item says whom it is for (default: a citizen or a
+  // family member acting for one, roles.js) ---
+  ['doctor', doctor, forRole('doctor', 'nurse')],
+  ['pharmacy', pharmacy, forRole('pharmacist')],
+  ['city', city, forRole('city_administrator')],
 ];
+let who = null; // the principal of the current token (roles.js), for the menu
+const visible = () => VIEWS.filter(([, , forWho]) => (forWho ?? forCitizen)(who));
 
 const root = document.getElementById('app');
 let notice = null; // a message shown once above the next rendering
 
 function currentView() {
   const name = window.location.hash.replace(/^#\/?/, '').split('?')[0];
-  return VIEWS.find(([n]) => n === name) ?? VIEWS[0];
+  const shown = visible();
+  return shown.find(([n]) => n === name) ?? shown[0] ?? VIEWS[0];
 }
 
 function header(s) {
@@ -39,6 +53,8 @@ function header(s) {
       'div',
       { class: 'tools' },
       s ? h('span', { class: 'who', 'data-testid': 'who' }, t('signedInAs', { name: s.name || s.sub })) : null,
+      // H-views: a family member acting for someone (roles.js); the family view switches back
+      who?.kind === 'delegate' ? h('span', { class: 'acting', 'data-testid': 'acting-for' }, t('actingFor')) : null,
       h(
         'button',
         {
@@ -67,7 +83,7 @@ function nav(active) {
     h(
       'ul',
       {},
-      VIEWS.map(([name]) =>
+      visible().map(([name]) =>
         h('li', {}, h('a', { href: `#/${name}`, 'aria-current': name === active ? 'page' : false }, t(`nav.${name}`))),
       ),
     ),
@@ -91,6 +107,9 @@ async function renderSignIn(message) {
       h('p', {}, t('signin.lead')),
       reason ? h('p', { class: 'error', role: 'alert' }, reason) : null,
       h('button', { type: 'button', class: 'primary', disabled, onclick: () => signIn(lang()) }, t('signin.button')),
+      !disabled && staffSignInOffered(await loadConfig())
+        ? h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => signIn(lang(), 'staff') }, t('signin.staff')))
+        : null,
     ),
   );
 }
@@ -103,11 +122,17 @@ async function render() {
     notice = null;
     return renderSignIn(message);
   }
+  try {
+    who = await principal();
+  } catch {
+    who = null; // the citizen's menu; a view's own call shows the error
+  }
   const [name, view] = currentView();
   const main = h('main', { id: 'main', tabindex: '-1', 'aria-busy': 'true' }, h('p', { class: 'loading' }, t('loading')));
   clear(root).append(header(s), nav(name), main);
   const ctx = {
     session: s,
+    principal: who,
     rerender: render,
     flash(text, isError = false) {
       notice = { text, isError };

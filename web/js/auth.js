@@ -64,8 +64,25 @@ export function expireSession() {
   if (had) window.dispatchEvent(new Event('cityos:signed-out'));
 }
 
-// Sends the browser to the provider's sign-in and approval pages.
-export async function signIn(lang) {
+// The scopes a sign-in asks for, from the client's registered ones: a citizen (or a family
+// member acting for one) everything but the practitioner's `user/` scopes and `cityos.admin`;
+// staff (a doctor, a pharmacist, the city office) the identity scopes and those only. Asking a
+// subset keeps the approval page to what the person will use, and offers the practitioner's
+// roles only to staff (docs/internals/oauth.md, the approval page).
+export function scopeFor(kind, registered) {
+  const all = String(registered ?? '').split(/\s+/).filter(Boolean);
+  const staffOnly = (x) => x.startsWith('user/') || x === 'cityos.admin';
+  if (kind === 'staff') return all.filter((x) => staffOnly(x) || ['openid', 'profile', 'fhirUser'].includes(x)).join(' ');
+  return all.filter((x) => !staffOnly(x)).join(' ');
+}
+
+// Does the portal's client let staff sign in (user/ scopes registered)?
+export function staffSignInOffered(cfg) {
+  return scopeFor('staff', cfg?.scope).split(' ').some((x) => x.startsWith('user/'));
+}
+
+// Sends the browser to the provider's sign-in and approval pages; kind 'citizen' or 'staff'.
+export async function signIn(lang, kind = 'citizen') {
   const cfg = await loadConfig();
   const verifier = randomText(32); // 43 characters
   const state = randomText(16);
@@ -76,7 +93,7 @@ export async function signIn(lang) {
     response_type: 'code',
     client_id: cfg.client_id,
     redirect_uri: cfg.redirect_uri,
-    scope: cfg.scope,
+    scope: scopeFor(kind, cfg.scope),
     state,
     nonce,
     code_challenge: await s256(verifier),

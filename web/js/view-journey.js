@@ -1,21 +1,46 @@
-// view-journey.js - the places of the visit journey (issue 7: triage, booking, appointments and
-// transport, the wallet). Marked as not yet available until those services land; no data is
-// shown that the server did not send.
+// view-journey.js - the visit journey (issue 7 through the portal): one menu entry, #/visit,
+// with its parts in the hash (#/visit?p=triage|booking|appointments|prescriptions): the symptom
+// check, booking a free slot for what it recommended, the appointments with their meeting links
+// and taxis, and the prescriptions with the chosen pharmacy. The wallet is its own menu entry
+// (#/wallet, view-wallet.js). Every part shows only what the server sent.
 import { h } from './dom.js';
 import { t } from './i18n.js';
+import * as appointments from './view-appointments.js';
+import * as booking from './view-booking.js';
+import * as prescriptions from './view-prescriptions.js';
+import * as triage from './view-triage.js';
+import { params, partHref } from './visit-common.js';
 
-const PARTS = ['triage', 'booking', 'appointments', 'wallet'];
+const PARTS = [
+  ['appointments', appointments],
+  ['triage', triage],
+  ['booking', booking],
+  ['prescriptions', prescriptions],
+];
 
-export async function render() {
+function tabs(active) {
+  return h(
+    'nav',
+    { class: 'subnav', 'aria-label': t('j.parts') },
+    h(
+      'ul',
+      {},
+      PARTS.map(([name]) =>
+        h('li', {}, h('a', { href: partHref(name), 'aria-current': name === active ? 'page' : false, 'data-part': name }, t(`j.part.${name}`))),
+      ),
+    ),
+  );
+}
+
+export async function render(ctx) {
+  const q = params();
+  const [name, part] = PARTS.find(([n]) => n === q.get('p')) ?? PARTS[0];
+  const content = await part.render(ctx, q);
   return h(
     'section',
-    { 'aria-labelledby': 'visit-h' },
+    { 'aria-labelledby': 'visit-h', class: 'journey', 'data-part': name },
     h('h2', { id: 'visit-h' }, t('visit.title')),
-    h('p', { class: 'lead' }, t('visit.lead')),
-    PARTS.map((p) =>
-      h('section', { class: 'card pending', 'data-pending': p, 'aria-labelledby': `visit-${p}` },
-        h('h3', { id: `visit-${p}` }, t(`visit.${p}`)),
-        h('p', {}, t('visit.pending'))),
-    ),
+    tabs(name),
+    content,
   );
 }
