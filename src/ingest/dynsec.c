@@ -286,7 +286,10 @@ void ingest_dynsec_close(struct ingest_dynsec *d)
         return;
     if (d->mosq != NULL) {
         mosquitto_disconnect(d->mosq);
-        mosquitto_loop_stop(d->mosq, true);
+        /* not forced: a cancelled loop thread may hold one of libmosquitto's mutexes, which
+         * mosquitto_destroy() would then destroy locked (ThreadSanitizer, api/roles); after the
+         * disconnect the loop ends by itself and is joined (as ingest.c stops its own) */
+        mosquitto_loop_stop(d->mosq, false);
         mosquitto_destroy(d->mosq);
     }
     json_decref(d->answer);
