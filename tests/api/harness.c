@@ -706,7 +706,10 @@ int server_wait_exit(struct server *s, int timeout_ms)
 int server_stop(struct server *s)
 {
     server_send_signal(s, SIGTERM);
-    return server_wait_exit(s, STOP_TIMEOUT_MS);
+    int rc = server_wait_exit(s, STOP_TIMEOUT_MS);
+    if (rc != 0) /* a test asserting a clean stop fails next: show why (a sanitizer's report) */
+        server_dump_log(s);
+    return rc;
 }
 
 int server_kill9(struct server *s)
