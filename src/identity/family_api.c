@@ -456,6 +456,19 @@ static struct job *job_new(struct http_request *req, struct family_api *api, enu
     return j;
 }
 
+/* job_new() and begin() (who may do op): the job, or NULL with *ok what the handler returns (the
+ * answer has been sent, or -1). */
+static struct job *job_begin(struct http_request *req, struct family_api *api, enum op op, int *ok)
+{
+    struct job *j = job_new(req, api, op);
+    if (j == NULL) {
+        *ok = 0;
+        return NULL;
+    }
+    *ok = begin(req, api, op, &j->who);
+    return *ok > 0 ? j : NULL;
+}
+
 /* The record of action on resource about chain's owner, by the signed-in person. */
 static int record(struct store_tx *tx, struct job *j, int i, const char *chain, const char *action,
                   const char *rtype, const char *rid, const char *reason, struct err *e)
@@ -602,11 +615,9 @@ static int answer_invite(struct http_request *req, void *ctx)
 static int post_invitation(struct http_request *req, void *ctx)
 {
     struct family_api *api = ctx;
-    struct job *j = job_new(req, api, OP_INVITE);
+    int ok = 0;
+    struct job *j = job_begin(req, api, OP_INVITE, &ok);
     if (j == NULL)
-        return 0;
-    int ok = begin(req, api, OP_INVITE, &j->who);
-    if (ok <= 0)
         return ok;
     json_t *body = body_of(req);
     if (body == NULL)
@@ -656,11 +667,9 @@ static int answer_cancel(struct http_request *req, void *ctx)
 static int delete_invitation(struct http_request *req, void *ctx)
 {
     struct family_api *api = ctx;
-    struct job *j = job_new(req, api, OP_CANCEL);
+    int ok = 0;
+    struct job *j = job_begin(req, api, OP_CANCEL, &ok);
     if (j == NULL)
-        return 0;
-    int ok = begin(req, api, OP_CANCEL, &j->who);
-    if (ok <= 0)
         return ok;
     if ((j->target = path_id(req, "invitation")) == NULL)
         return 0;
@@ -789,11 +798,9 @@ static int answer_accept(struct http_request *req, void *ctx)
 static int post_accept(struct http_request *req, void *ctx)
 {
     struct family_api *api = ctx;
-    struct job *j = job_new(req, api, OP_ACCEPT);
+    int ok = 0;
+    struct job *j = job_begin(req, api, OP_ACCEPT, &ok);
     if (j == NULL)
-        return 0;
-    int ok = begin(req, api, OP_ACCEPT, &j->who);
-    if (ok <= 0)
         return ok;
     json_t *body = body_of(req);
     if (body == NULL)
@@ -929,11 +936,9 @@ static int answer_change(struct http_request *req, void *ctx)
 static int patch_link(struct http_request *req, void *ctx)
 {
     struct family_api *api = ctx;
-    struct job *j = job_new(req, api, OP_CHANGE);
+    int ok = 0;
+    struct job *j = job_begin(req, api, OP_CHANGE, &ok);
     if (j == NULL)
-        return 0;
-    int ok = begin(req, api, OP_CHANGE, &j->who);
-    if (ok <= 0)
         return ok;
     if ((j->target = path_id(req, "family link")) == NULL)
         return 0;
@@ -980,11 +985,9 @@ static int answer_end(struct http_request *req, void *ctx)
 static int delete_link(struct http_request *req, void *ctx)
 {
     struct family_api *api = ctx;
-    struct job *j = job_new(req, api, OP_END);
+    int ok = 0;
+    struct job *j = job_begin(req, api, OP_END, &ok);
     if (j == NULL)
-        return 0;
-    int ok = begin(req, api, OP_END, &j->who);
-    if (ok <= 0)
         return ok;
     if ((j->target = path_id(req, "family link")) == NULL)
         return 0;
