@@ -1,5 +1,7 @@
 /* migrations.h - the numbered schema migrations every store backend applies at open (internal to
- * store/). Each entry is portable SQL that SQLite and PostgreSQL both accept. */
+ * store/). Each entry is portable SQL that SQLite and PostgreSQL both accept, with one dialect
+ * rule: SQLite's table option " WITHOUT ROWID" (exactly so) may end a CREATE TABLE; the
+ * PostgreSQL backend drops it, as its tables are always heaps beside their primary key. */
 #ifndef COS_STORE_MIGRATIONS_H
 #define COS_STORE_MIGRATIONS_H
 

@@ -545,10 +545,60 @@ static int params_convert(const struct pstmt *p, const struct store_value *param
     return 0;
 }
 
-/* Prepares (or reuses), binds and executes one statement on c. *out receives the result (the
- * caller PQclear()s it) or NULL on failure. */
+/* Runs the prepared statement `name` between "SAVEPOINT st" and "RELEASE SAVEPOINT st" in one
+ * round trip (libpq's pipeline mode) instead of three. Returns the statement's result (the
+ * caller PQclear()s it), or, if the savepoint failed, that failure's result; NULL if the pipeline
+ * could not be used at all (the connection). After a failure the transaction is in error and the
+ * caller rolls back to the savepoint. The results are a few bytes each, so writing the three
+ * before reading cannot block on a full socket in either direction. */
+static PGresult *exec_in_savepoint(PGconn *pg, const char *name, int n, const char *const *vals,
+                                   const int *lens, const int *fmts)
+{
+    if (PQenterPipelineMode(pg) != 1)
+        return NULL;
+    int sent = PQsendQueryParams(pg, "SAVEPOINT st", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+               PQsendQueryPrepared(pg, name, n, vals, lens, fmts, 0) == 1 &&
+               PQsendQueryParams(pg, "RELEASE SAVEPOINT st", 0, NULL, NULL, NULL, NULL, 0) == 1;
+    int synced = PQpipelineSync(pg) == 1;
+    PGresult *stmt = NULL, *failed = NULL;
+    /* each query's results end with a NULL; then comes the sync's own result. A lost
+     * connection ends the loop: at most one NULL more than the queries sent */
+    for (int ended = 0; synced && ended <= 3;) {
+        PGresult *r = PQgetResult(pg);
+        if (r == NULL) {
+            ended++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (ended == 1 && stmt == NULL)
+            stmt = r;
+        else if (failed == NULL && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED)
+            failed = r; /* the savepoint (or its release) failed */
+        else
+            PQclear(r);
+    }
+    if (PQexitPipelineMode(pg) != 1 || !sent) {
+        PQclear(stmt);
+        PQclear(failed);
+        return NULL;
+    }
+    if (failed != NULL && (stmt == NULL || PQresultStatus(stmt) == PGRES_PIPELINE_ABORTED)) {
+        PQclear(stmt);
+        return failed;
+    }
+    PQclear(failed);
+    return stmt;
+}
+
+/* Prepares (or reuses), binds and executes one statement on c, in a savepoint of its own when
+ * `savepoint` is set (a write's statement). *out receives the result (the caller PQclear()s it)
+ * or NULL on failure. */
 static int pconn_run(struct pconn *c, const char *sql, const struct store_value *params,
-                     size_t nparams, PGresult **out, struct err *e)
+                     size_t nparams, int savepoint, PGresult **out, struct err *e)
 {
     struct pstmt *p = NULL;
     *out = NULL;
@@ -582,7 +632,12 @@ static int pconn_run(struct pconn *c, const char *sql, const struct store_value 
     ret = params_convert(p, params, nparams, vals, lens, fmts, nums, copies, e);
     if (ret != 0)
         goto out;
-    PGresult *res = PQexecPrepared(c->pg, p->name, (int)n, vals, lens, fmts, 0);
+    PGresult *res = savepoint ? exec_in_savepoint(c->pg, p->name, (int)n, vals, lens, fmts)
+                              : PQexecPrepared(c->pg, p->name, (int)n, vals, lens, fmts, 0);
+    if (res == NULL) {
+        ret = err_set(e, ERR_IO, "PostgreSQL: %s", PQerrorMessage(c->pg));
+        goto out;
+    }
     ExecStatusType st = PQresultStatus(res);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         ret = res_fail(c, res, "exec", sql, e);
@@ -796,7 +851,7 @@ static int pg_query(struct store *s, const char *sql, const struct store_value *
     if (ret != 0)
         return ret;
     PGresult *res = NULL;
-    ret = pconn_run(c, sql, params, nparams, &res, e);
+    ret = pconn_run(c, sql, params, nparams, 0, &res, e);
     pool_give(s, c); /* the whole result is here: callbacks may query again */
     if (ret == 0)
         rows_deliver(res, fn, ctx);
@@ -820,23 +875,20 @@ static int pg_tx_exec(struct store_tx *tx, const char *sql, const struct store_v
     if (ret != 0)
         return ret;
     struct pconn *c = tx->c;
-    ret = pconn_exec(c, "SAVEPOINT st", e);
-    if (ret != 0)
-        return ret;
     PGresult *res = NULL;
-    ret = pconn_run(c, sql, params, nparams, &res, e);
+    ret = pconn_run(c, sql, params, nparams, 1, &res, e);
     if (ret != 0) {
-        struct err ignored;
-        pconn_exec(c, "ROLLBACK TO SAVEPOINT st", &ignored);
-        pconn_exec(c, "RELEASE SAVEPOINT st", &ignored);
+        /* the statement failed inside its savepoint: undo it alone (a failure before the
+         * statement reached the server left the transaction as it was) */
+        if (c->pg != NULL && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+            struct err ignored;
+            pconn_exec(c, "ROLLBACK TO SAVEPOINT st; RELEASE SAVEPOINT st", &ignored);
+        }
         return ret;
     }
     const char *t = PQcmdTuples(res);
     long long changes = t != NULL && t[0] != '\0' ? strtoll(t, NULL, 10) : 0;
     PQclear(res);
-    ret = pconn_exec(c, "RELEASE SAVEPOINT st", e);
-    if (ret != 0)
-        return ret;
     return changes > INT_MAX ? INT_MAX : (int)changes;
 }
 
@@ -851,7 +903,7 @@ static int pg_tx_query(struct store_tx *tx, const char *sql, const struct store_
     if (ret != 0)
         return ret;
     PGresult *res = NULL;
-    ret = pconn_run(tx->c, sql, params, nparams, &res, e);
+    ret = pconn_run(tx->c, sql, params, nparams, 0, &res, e);
     if (ret == 0)
         rows_deliver(res, fn, ctx);
     PQclear(res);
@@ -1095,7 +1147,7 @@ static int pconn_int(struct pconn *c, const char *sql, const struct store_value 
                      int64_t *out, struct err *e)
 {
     PGresult *res = NULL;
-    int ret = pconn_run(c, sql, v, n, &res, e);
+    int ret = pconn_run(c, sql, v, n, 0, &res, e);
     if (ret == 0)
         rows_deliver(res, row_int_fn, out);
     PQclear(res);
@@ -1105,6 +1157,28 @@ static int pconn_int(struct pconn *c, const char *sql, const struct store_value 
 /* Applies each pending migration in a transaction of its own together with its meta row; an
  * advisory lock makes processes starting together take turns. PostgreSQL runs DDL inside
  * transactions, so a failed migration leaves nothing behind. */
+/* A migration's SQL as PostgreSQL takes it: SQLite's table option WITHOUT ROWID (the table
+ * stored in its primary key's B-tree; PostgreSQL keeps a heap beside the primary key's index
+ * and has no such option) is dropped wherever it appears (migrations.h). The caller frees it. */
+static char *migration_sql_for_pg(const char *sql)
+{
+    static const char opt[] = " WITHOUT ROWID";
+    const size_t optlen = sizeof opt - 1;
+    size_t len = strlen(sql);
+    char *out = malloc(len + 1), *w = out;
+    if (out == NULL)
+        return NULL;
+    for (const char *r = sql; *r != '\0';) {
+        if (strncmp(r, opt, optlen) == 0) {
+            r += optlen;
+            continue;
+        }
+        *w++ = *r++;
+    }
+    *w = '\0';
+    return out;
+}
+
 static int migrate(struct store *s, struct err *e)
 {
     struct pconn *c = &s->w;
@@ -1149,8 +1223,11 @@ static int migrate(struct store *s, struct err *e)
         if (ret == 0)
             ret = pconn_int(c, "SELECT count(*) FROM store_migration WHERE version = ?", &v, 1,
                             &present, e);
+        char *sql = NULL;
+        if (ret == 0 && present == 0 && (sql = migration_sql_for_pg(m[i].sql)) == NULL)
+            ret = err_set(e, ERR_NOMEM, "out of memory reading migration %d", m[i].version);
         if (ret == 0 && present == 0) {
-            PGresult *res = PQexec(c->pg, m[i].sql); /* several statements: simple protocol */
+            PGresult *res = PQexec(c->pg, sql); /* several statements: simple protocol */
             if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
                 struct err why = {0};
                 res_fail(c, res, "migration", NULL, &why);
@@ -1159,6 +1236,7 @@ static int migrate(struct store *s, struct err *e)
             }
             PQclear(res);
         }
+        free(sql);
         if (ret == 0 && present == 0) {
             struct store_value row[3] = {STORE_INT_V(m[i].version), STORE_TEXT_V(m[i].name),
                                          STORE_INT_V(clock_now_ms())};
@@ -1166,7 +1244,7 @@ static int migrate(struct store *s, struct err *e)
             ret = pconn_run(c,
                             "INSERT INTO store_migration (version, name, applied_ms) "
                             "VALUES (?, ?, ?)",
-                            row, 3, &res, e);
+                            row, 3, 0, &res, e);
             PQclear(res);
         }
         if (ret == 0)
