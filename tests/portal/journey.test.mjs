@@ -12,64 +12,33 @@
 // Japanese at desktop width, no console error, page error or failed request (the one 409 the
 // test provokes aside). Screenshots of every step go to $CITYOS_ARTIFACTS.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { createKit, env as envOf, evidence, passwordsFrom } from './lib.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`journey.test.mjs: ${name} is not set (run tests/portal/run.sh)`);
-    process.exit(2);
-  }
-  return v;
-};
+const env = (name) => envOf(name, 'journey.test.mjs');
 const BASE = env('CITYOS_URL');
-const CHROMIUM = env('CITYOS_CHROMIUM');
 const ART = env('CITYOS_ARTIFACTS');
 const PATIENT = env('CITYOS_PATIENT');
-mkdirSync(ART, { recursive: true });
+const kit = createKit({ base: BASE, art: ART, chromiumPath: env('CITYOS_CHROMIUM') });
 
-const passwords = new Map();
-for (const m of readFileSync(env('CITYOS_SIGNINS'), 'utf8').matchAll(/email=(\S+)\s+password=(\S+)/g)) passwords.set(m[1], m[2]);
+const passwords = passwordsFrom(env('CITYOS_SIGNINS'));
 const TARO = 'taro.aizu@example.jp';
 const DOCTOR = 'dr.yamaguchi@minato-clinic.example.jp';
 const CARDIO = 'dr.watanabe@tsurugajo-hospital.example.jp';
 const ADMIN = 'saito@city-office.example.jp';
 for (const e of [TARO, DOCTOR, CARDIO, ADMIN]) assert.ok(passwords.has(e), `the demo town signs in ${e}`);
 
-let browser;
-const people = {}; // email -> {ctx, page, problems, token, me}
+const people = kit.people; // email -> {ctx, page, problems, token, me}
 const figures = {};
-let shot = 0;
 let expected409 = 0; // the taken slot the test provokes
+const screenshot = (page, name) => kit.screenshot(page, name);
 
-async function screenshot(page, name) {
-  shot += 1;
-  await page.screenshot({ path: `${ART}/${String(shot).padStart(2, '0')}-${name}.png`, fullPage: true });
-}
-
-before(async () => {
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-      timeout: 60000,
-    });
-  } catch (e) {
-    console.error('');
-    console.error('*************************************************************************');
-    console.error(`* SKIPPED: chromium (${CHROMIUM}) could not start:`);
-    console.error(`* ${String(e.message).split('\n').slice(0, 6).join('\n* ')}`);
-    console.error('*************************************************************************');
-    process.exit(77);
-  }
-});
+before(() => kit.launch());
 
 after(async () => {
   writeFileSync(`${ART}/figures.json`, `${JSON.stringify(figures, null, 2)}\n`);
-  await browser?.close();
+  await kit.close();
 });
 
 function step(name, fn) {
@@ -77,78 +46,32 @@ function step(name, fn) {
     try {
       await fn();
     } catch (e) {
-      for (const [email, p] of Object.entries(people)) await screenshot(p.page, `FAILED-${email.split('@')[0]}`).catch(() => {});
+      await kit.screenshotAll();
       throw e;
     }
   });
 }
 
-async function signIn(email, { staff, viewport = { width: 390, height: 844 } }) {
-  const ctx = await browser.newContext({ viewport, locale: 'en-GB', deviceScaleFactor: 1 });
-  const page = await ctx.newPage();
-  const problems = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = (m.location()?.url ?? '').split('?')[0];
-    if (/status of 409/.test(m.text()) && url.endsWith('/api/v1/me/appointments') && expected409 > 0) {
-      expected409 -= 1;
-      return;
-    }
-    problems.push(`console: ${m.text()} (${url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  await page.goto(`${BASE}/`);
-  const button = staff
-    ? page.getByRole('button', { name: 'Staff sign-in (clinic, pharmacy, city office)' })
-    : page.getByRole('button', { name: 'Sign in with the regional ID' });
-  await button.click();
-  await page.waitForURL(/\/signin/);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', passwords.get(email));
-  await page.click('button[type=submit]');
-  await page.locator('button[name=decision][value=approve]').waitFor();
-  if (staff) {
-    const role = page.locator('input[name=act_as]:not([value=self])');
-    assert.ok((await role.count()) >= 1, `${email} is offered a practitioner role`);
-    await role.first().check();
+// chromium logs every 4xx answer as a console error: only the 409 of the slot the test lets
+// someone else take first is expected, once.
+function expected(text, url) {
+  if (/status of 409/.test(text) && url.endsWith('/api/v1/me/appointments') && expected409 > 0) {
+    expected409 -= 1;
+    return true;
   }
-  await page.click('button[name=decision][value=approve]');
-  await page.locator('main[aria-busy="false"]').waitFor();
-  const session = JSON.parse(await page.evaluate(() => sessionStorage.getItem('cityos.portal.session')));
-  assert.ok(session?.access_token, `${email} is signed in`);
-  const me = await (await fetch(`${BASE}/api/v1/me/token`, { headers: { Authorization: `Bearer ${session.access_token}` } })).json();
-  const person = { ctx, page, problems, token: session.access_token, me };
-  people[email] = person;
-  return person;
+  return false;
 }
 
-// #/visit?p=<part>&... (or another view) once rendered.
-// The view at #/<hash> freshly rendered: the current main is marked first (a rendering makes a
-// new one), and the same address again is a reload (the session is in sessionStorage).
-async function open(p, hash) {
-  const name = hash.split('?')[0];
-  const url = `${BASE}/#/${hash}`;
-  await p.page.evaluate(() => document.querySelector('main')?.setAttribute('data-stale', '1'));
-  if (p.page.url() === url) await p.page.reload();
-  else await p.page.goto(url);
-  await p.page.locator(`main[data-view="${name}"][aria-busy="false"]:not([data-stale])`).waitFor();
-  return p.page.locator('main');
-}
+const signIn = (email, opts) => kit.signIn(email, passwords.get(email), { ...opts, expected });
+
+// The view at #/<hash> freshly rendered (lib.mjs).
+const open = (p, hash) => kit.view(p, hash);
 
 async function flash(p, text) {
   await p.page.locator('main[aria-busy="false"] .flash').filter({ hasText: text }).waitFor();
 }
 
-async function call(p, method, path, body, headers = {}) {
-  const res = await fetch(`${BASE}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${p.token}`, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
+const call = (p, method, path, body, headers = {}) => kit.call(p, method, path, body, headers);
 
 async function until(what, fn, ms = 20000) {
   const end = Date.now() + ms;
@@ -160,12 +83,7 @@ async function until(what, fn, ms = 20000) {
   }
 }
 
-const rfc3339 = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const evidence = (hash) => ({ explanation_hash: hash, shown_at: rfc3339(Date.now() - 60000), agreed_at: rfc3339(Date.now() - 1000), channel: 'portal' });
-async function currentPurpose(code) {
-  const all = (await (await fetch(`${BASE}/api/v1/purposes`)).json()).purposes;
-  return all.find((p) => p.code === code);
-}
+const currentPurpose = (code) => kit.currentPurpose(code);
 // A Tokyo calendar day n days from now, YYYY-MM-DD.
 const day = (n) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Tokyo' }).format(new Date(Date.now() + n * 86400000));
 
@@ -332,7 +250,8 @@ step('he books an online consultation; a time someone took first is refused with
   const card = taro.page.locator(`li.appointment[data-appointment="${online.id}"]`);
   await card.locator('a.meeting').waitFor();
   assert.equal(await card.locator('a.meeting').getAttribute('href'), online.meeting_url);
-  assert.match(await card.textContent(), /湊ファミリークリニック/, 'the clinic by name');
+  // the clinic by its public name in the page's language (/api/v1/recipient-names)
+  assert.match(await card.textContent(), /Minato Family Clinic/, 'the clinic by name');
   await screenshot(taro.page, 'appointment-online');
   // the other booking is cancelled in the portal: the time is free again
   const otherCard = taro.page.locator(`li.appointment[data-appointment="${other.body.id}"]`);
@@ -406,6 +325,10 @@ step('he sees the consultation done, the invoice paid by itself under his mandat
   let main = await open(taro, 'visit?p=appointments');
   await main.locator(`li.appointment[data-appointment="${online.id}"][data-status="fulfilled"]`).waitFor();
   assert.equal(await main.locator(`li.appointment[data-appointment="${online.id}"] a.meeting`).count(), 0, 'no meeting link once done');
+  // the doctor's notes, from his own record (the report the appointment names)
+  const notes = main.locator(`li.appointment[data-appointment="${online.id}"] .notes`);
+  await notes.locator('.note-text').filter({ hasText: '家庭血圧 138/82 で安定。処方継続。' }).waitFor();
+  await notes.getByRole('heading', { name: 'Consultation notes' }).waitFor();
   await screenshot(taro.page, 'appointment-fulfilled');
   main = await open(taro, 'wallet');
   const li = main.locator(`li.invoice[data-invoice="${inv.id}"][data-status="paid"]`);

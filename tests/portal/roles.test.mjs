@@ -10,65 +10,32 @@
 // screenshots of every step go to $CITYOS_ARTIFACTS; any console error, page error or failed
 // request fails the run (the refusals the test provokes are the only 403s allowed).
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { createKit, env as envOf, evidence, passwordsFrom } from './lib.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) {
-    console.error(`roles.test.mjs: ${name} is not set (run tests/portal/run.sh)`);
-    process.exit(2);
-  }
-  return v;
-};
+const env = (name) => envOf(name, 'roles.test.mjs');
 const BASE = env('CITYOS_URL');
-const CHROMIUM = env('CITYOS_CHROMIUM');
 const ART = env('CITYOS_ARTIFACTS');
 const PATIENT = env('CITYOS_PATIENT');
-mkdirSync(ART, { recursive: true });
+const kit = createKit({ base: BASE, art: ART, chromiumPath: env('CITYOS_CHROMIUM') });
 
-// The demo town's sign-ins file: `email=... password=...` lines.
-const passwords = new Map();
-for (const m of readFileSync(env('CITYOS_SIGNINS'), 'utf8').matchAll(/email=(\S+)\s+password=(\S+)/g)) passwords.set(m[1], m[2]);
+const passwords = passwordsFrom(env('CITYOS_SIGNINS'));
 const TARO = 'taro.aizu@example.jp';
 const DOCTOR = 'dr.yamaguchi@minato-clinic.example.jp';
 const PHARMACIST = 'hoshi@minato-pharmacy.example.jp';
 const ADMIN = 'saito@city-office.example.jp';
 for (const e of [TARO, DOCTOR, PHARMACIST, ADMIN]) assert.ok(passwords.has(e), `the demo town signs in ${e}`);
 
-let browser;
-const people = {}; // email -> {ctx, page, problems}
+const people = kit.people; // email -> {ctx, page, problems, token, me}
 const figures = {};
-let shot = 0;
+const screenshot = (page, name) => kit.screenshot(page, name);
 
-async function screenshot(page, name) {
-  shot += 1;
-  await page.screenshot({ path: `${ART}/${String(shot).padStart(2, '0')}-${name}.png`, fullPage: true });
-  await page.setViewportSize(page.viewportSize()); // the full-page capture's metrics undone
-}
-
-before(async () => {
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
-      timeout: 60000,
-    });
-  } catch (e) {
-    console.error('');
-    console.error('*************************************************************************');
-    console.error(`* SKIPPED: chromium (${CHROMIUM}) could not start:`);
-    console.error(`* ${String(e.message).split('\n').slice(0, 6).join('\n* ')}`);
-    console.error('*************************************************************************');
-    process.exit(77);
-  }
-});
+before(() => kit.launch());
 
 after(async () => {
   writeFileSync(`${ART}/figures.json`, `${JSON.stringify(figures, null, 2)}\n`);
-  await browser?.close();
+  await kit.close();
 });
 
 function step(name, fn) {
@@ -76,89 +43,30 @@ function step(name, fn) {
     try {
       await fn();
     } catch (e) {
-      for (const [email, p] of Object.entries(people)) await screenshot(p.page, `FAILED-${email.split('@')[0]}`).catch(() => {});
+      await kit.screenshotAll();
       throw e;
     }
   });
 }
 
 // chromium logs every 4xx answer as a console error ("Failed to load resource"). Those the test
-// provokes (and only those) are expected: the doctor's refused reads and start, and the city
-// view's lookup of a purpose's recipient as an organisation before as a client (the admin API
-// has neither a list nor a lookup by id of either kind).
+// provokes (and only those) are expected: the doctor's refused reads and start. (The city view
+// names a purpose's recipients through /api/v1/recipient-names first, so it no longer looks a
+// client's id up as an organisation: a 404 there fails the run.)
 const EXPECTED = [
   [403, /\/fhir\/Observation\/[^/?]+$/],
   [403, /\/api\/v1\/org\/appointments\/[^/]+\/start$/],
-  [404, /\/api\/v1\/admin\/organisations\/[^/]+$/],
   [422, /\/api\/v1\/admin\/purposes$/], // the bad code the city view test sends on purpose
   [403, /\/api\/v1\/me\/family$/], // a family member acting for someone manages no links
 ];
+const expected = (text, url) => EXPECTED.some(([code, re]) => text.includes(`status of ${code}`) && re.test(url));
 
-async function signIn(email, { staff, viewport = { width: 390, height: 844 } }) {
-  const ctx = await browser.newContext({ viewport, locale: 'en-GB', deviceScaleFactor: 1 });
-  const page = await ctx.newPage();
-  const problems = [];
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    const url = m.location()?.url ?? '';
-    if (EXPECTED.some(([code, re]) => m.text().includes(`status of ${code}`) && re.test(url.split('?')[0]))) return;
-    problems.push(`console: ${m.text()} (${url})`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-  await page.goto(`${BASE}/`);
-  const button = staff
-    ? page.getByRole('button', { name: 'Staff sign-in (clinic, pharmacy, city office)' })
-    : page.getByRole('button', { name: 'Sign in with the regional ID' });
-  await button.click();
-  await page.waitForURL(/\/signin/);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', passwords.get(email));
-  await page.click('button[type=submit]');
-  await page.locator('button[name=decision][value=approve]').waitFor();
-  if (staff) {
-    const role = page.locator('input[name=act_as]:not([value=self])');
-    assert.ok((await role.count()) >= 1, `${email} is offered a practitioner role`);
-    await role.first().check();
-  }
-  await page.click('button[name=decision][value=approve]');
-  await page.locator('main[aria-busy="false"]').waitFor();
-  const session = JSON.parse(await page.evaluate(() => sessionStorage.getItem('cityos.portal.session')));
-  assert.ok(session?.access_token, `${email} is signed in`);
-  const me = await (await fetch(`${BASE}/api/v1/me/token`, { headers: { Authorization: `Bearer ${session.access_token}` } })).json();
-  const person = { ctx, page, problems, token: session.access_token, me };
-  people[email] = person;
-  return person;
-}
+const signIn = (email, opts) => kit.signIn(email, passwords.get(email), { ...opts, expected });
 
-// Shows a view freshly rendered: the page's current <main> is marked first and only a new one
-// counts (a hash change renders again; the same address is reloaded), so no step reads a
-// view rendered before its own action.
-async function view(p, name, query = '') {
-  const url = `${BASE}/#/${name}${query ? `?${query}` : ''}`;
-  await p.page.evaluate(() => document.querySelector('main')?.setAttribute('data-stale', ''));
-  if (p.page.url() === url) await p.page.reload();
-  else await p.page.goto(url);
-  await p.page.locator(`main:not([data-stale])[data-view="${name}"][aria-busy="false"]`).waitFor();
-  return p.page.locator('main');
-}
-
-async function call(p, method, path, body) {
-  const res = await fetch(`${BASE}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${p.token}`, Accept: 'application/json', ...(body ? { 'Content-Type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
-}
-
-const rfc3339 = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const evidence = (hash) => ({ explanation_hash: hash, shown_at: rfc3339(Date.now() - 60000), agreed_at: rfc3339(Date.now() - 1000), channel: 'portal' });
-async function currentPurpose(code) {
-  const all = (await (await fetch(`${BASE}/api/v1/purposes`)).json()).purposes;
-  return all.find((p) => p.code === code);
-}
+// Shows a view freshly rendered (lib.mjs): no step reads a view rendered before its own action.
+const view = (p, name, query = '') => kit.view(p, `${name}${query ? `?${query}` : ''}`);
+const call = (p, method, path, body) => kit.call(p, method, path, body);
+const currentPurpose = (code) => kit.currentPurpose(code);
 
 let doctor, pharmacist, admin, taro, clinic, pharmacy;
 
@@ -260,8 +168,11 @@ async function doctorOpensTaro() {
 
 step('consent grant -> the doctor sees the readings -> withdrawal -> the doctor is refused (doctor view)', async () => {
   await withdrawAll(); // the demo town starts with his opt-ins (portal.test.mjs withdrew them too)
-  // the doctor opens 太郎 by his regional ID: nothing to show
+  // the doctor opens 太郎 by his regional ID: nothing to show, and he is not among the patients
+  // who consented
   let main = await view(doctor, 'doctor');
+  await main.locator('section.patients ul.consenting, section.patients [data-none="patients"]').first().waitFor();
+  assert.equal(await main.locator(`section.patients li[data-patient="${PATIENT}"]`).count(), 0, 'no consent, not listed');
   await main.getByLabel("Patient's regional ID").fill(PATIENT);
   await main.locator('form.open-patient').getByRole('button', { name: 'Open the patient' }).click();
   let panel = doctor.page.locator(`main[aria-busy="false"] section.patient[data-patient="${PATIENT}"]`);
@@ -276,11 +187,24 @@ step('consent grant -> the doctor sees the readings -> withdrawal -> the doctor 
   await card.getByRole('button', { name: 'I have read this explanation and agree' }).click();
   await taro.page.locator('main[data-view="consents"][aria-busy="false"] .flash').filter({ hasText: 'Consent given.' }).waitFor();
 
-  panel = await doctorOpensTaro();
+  // the doctor's list of patients who consented names him with the home-doctor consent; he is
+  // opened from there (the readings, the alerts)
+  main = await view(doctor, 'doctor');
+  const listed = main.locator(`section.patients li[data-patient="${PATIENT}"]`);
+  await listed.waitFor();
+  await listed.locator('li[data-purpose="homedoctor"]').filter({ hasText: 'vitals' }).waitFor();
+  assert.match(await listed.locator('h4').textContent(), /Name not shared/);
+  await screenshot(doctor.page, 'doctor-patients');
+  await listed.locator(`button[data-open="${PATIENT}"]`).click();
+  panel = doctor.page.locator(`main[aria-busy="false"] section.patient[data-patient="${PATIENT}"]`);
   const table = panel.locator('table.readings');
   await table.waitFor();
   assert.equal(await table.locator('tbody tr').count(), 14, 'the doctor reads the 14 readings');
+  await panel.locator('ul.alerts, p.none, [data-refused]').nth(0).waitFor(); // his alerts (or none), under consent
   await screenshot(doctor.page, 'doctor-readings');
+  // the listing is on his access log, with the doctor, before the list was shown
+  const log = await call(taro, 'GET', '/api/v1/me/access-log?limit=50');
+  assert.ok(log.body.items.some((e) => e.what?.action === 'list' && e.who?.id === doctor.me.sub && e.why?.reason === 'listed as a patient'), 'the listing is recorded');
 
   // 太郎 withdraws: the doctor's view shows a refusal, not an empty record
   await withdrawAll('homedoctor');
@@ -288,6 +212,10 @@ step('consent grant -> the doctor sees the readings -> withdrawal -> the doctor 
   await panel.locator('[data-refused="true"]').first().waitFor();
   assert.equal(await panel.locator('table.readings').count(), 0);
   await screenshot(doctor.page, 'doctor-refused');
+  // and the very next list leaves him out
+  main = await view(doctor, 'doctor');
+  await main.locator('section.patients ul.consenting, section.patients [data-none="patients"]').first().waitFor();
+  assert.equal(await main.locator(`section.patients li[data-patient="${PATIENT}"]`).count(), 0, 'withdrawn, not listed');
 });
 
 step("太郎's data tracker shows the doctor's permitted and refused reads through the portal", async () => {

@@ -56,3 +56,23 @@ export async function api(path, { method = 'GET', body, auth = true } = {}) {
   if (!res.ok) throw new ApiError(res.status, messageOf(res.status, parsed), parsed);
   return parsed;
 }
+
+// ---- public names of organisations and registered services (H-portal) ----------------------
+// GET /api/v1/recipient-names?ids=a,b,... answers the public name of each id that names an
+// organisation or a registered service (others are left out, never a 404). Kept for the tab's
+// life; loadNames() asks only for ids not asked before, in batches of 100; nameOf() is then
+// synchronous: {kind, org_kind, name: {ja, en}} or null.
+const names = new Map(); // id -> entry, or null when the server named nothing
+export async function loadNames(ids) {
+  const want = [...new Set((ids ?? []).filter((id) => typeof id === 'string' && /^[0-9a-hjkmnp-tv-z]{26}$/.test(id) && !names.has(id)))];
+  for (let i = 0; i < want.length; i += 100) {
+    const batch = want.slice(i, i + 100);
+    const res = await api(`/api/v1/recipient-names?ids=${batch.join(',')}`, { auth: false }).catch(() => null);
+    if (!res) continue; // not remembered: asked again next time
+    for (const id of batch) names.set(id, null);
+    for (const n of res.names ?? []) names.set(n.id, n);
+  }
+}
+export function nameOf(id) {
+  return names.get(id) ?? null;
+}

@@ -3,10 +3,12 @@
 // booked one; for an in-person visit the taxi ordered for it (GET /api/v1/me/taxi/orders: when
 // it comes, how long before, its status). And the taxi opt-in: choosing a taxi company grants
 // the city's "mobility" consent to it, with the explanation shown and its hash checked here as
-// the consents view does (PUT /api/v1/me/taxi with the evidence); DELETE turns it off.
-import { api } from './api.js';
+// the consents view does (PUT /api/v1/me/taxi with the evidence); DELETE turns it off. A finished
+// consultation's notes: the appointment names its report (a DiagnosticReport "Consult note" in
+// the citizen's own record), read through /fhir like every other part of the record.
+import { api, ApiError, loadNames, nameOf as publicName } from './api.js';
 import { field, h } from './dom.js';
-import { lang, t } from './i18n.js';
+import { lang, pick, t, when } from './i18n.js';
 import { at, badge, currentPurpose, dayTitle, evidence, orgName, partHref, purposeExplanation, rememberOrgs, tokyoDay, yen } from './visit-common.js';
 
 const safeUrl = (u) => (typeof u === 'string' && /^https:\/\/[^\s]+$/.test(u) ? u : null);
@@ -31,8 +33,31 @@ function taxiOrder(o) {
   );
 }
 
+// The doctor's notes of a fulfilled consultation, or why they cannot be shown.
+async function consultNotes(a) {
+  if (!a.report) return null;
+  let text;
+  let issued;
+  try {
+    const r = await api(`/fhir/DiagnosticReport/${encodeURIComponent(a.report)}`);
+    text = typeof r?.conclusion === 'string' ? r.conclusion : '';
+    issued = r?.issued;
+  } catch (e) {
+    const why = e instanceof ApiError && e.status === 403 ? t('j.notes.refused') : t('error', { reason: e.message });
+    return h('div', { class: 'notes', 'data-notes': 'unavailable' }, h('h5', {}, t('j.notes.title')), h('p', { class: 'hint' }, why));
+  }
+  return h(
+    'div',
+    { class: 'notes', 'data-notes': a.report },
+    h('h5', {}, t('j.notes.title')),
+    issued ? h('p', { class: 'hint' }, t('j.notes.issued', { when: when(issued) })) : null,
+    text ? h('p', { class: 'note-text' }, text) : h('p', { class: 'hint' }, t('j.notes.empty')),
+  );
+}
+
 async function card(ctx, a, order, act) {
-  const org = await orgName(a.organization);
+  const named = publicName(a.organization);
+  const org = named ? pick(named.name) : await orgName(a.organization);
   const meeting = a.mode === 'online' && (a.status === 'booked' || a.status === 'arrived') ? safeUrl(a.meeting_url) : null;
   const actions = [];
   if (a.status === 'booked') {
@@ -56,6 +81,7 @@ async function card(ctx, a, order, act) {
     a.mode === 'online' && a.status === 'booked' ? h('p', { class: 'hint' }, t('j.appt.joinHint')) : null,
     a.invoice ? h('p', {}, h('a', { href: '#/wallet', 'data-invoice': a.invoice }, t('j.appt.invoice'))) : null,
     order ? taxiOrder(order) : a.mode === 'in-person' && a.status === 'booked' ? h('p', { class: 'hint' }, t('j.taxi.noOrder')) : null,
+    a.status === 'fulfilled' ? await consultNotes(a) : null,
     actions,
   );
 }
@@ -111,6 +137,7 @@ export async function render(ctx) {
   const [appts, orders] = await Promise.all([api('/api/v1/me/appointments'), api('/api/v1/me/taxi/orders')]);
   const items = appts.items ?? [];
   rememberOrgs((orders.orders ?? []).map((o) => [o.facility, o.facility_name]));
+  await loadNames(items.map((a) => a.organization));
   const orderOf = new Map((orders.orders ?? []).map((o) => [o.appointment, o]));
   const now = Date.now();
   const upcoming = items.filter((a) => a.end_ms >= now && a.status !== 'cancelled' && a.status !== 'fulfilled').sort((x, y) => x.start_ms - y.start_ms);

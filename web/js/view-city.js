@@ -2,10 +2,11 @@
 // `city_administrator` role, with `cityos.admin` in the token: id_principal_require_admin):
 // the purposes and every version of each (GET /api/v1/purposes?history=true, the explanation
 // hash recomputed here), publishing a new version (POST /api/v1/admin/purposes), the
-// organisations and services the purposes name (GET /api/v1/admin/organisations/{id},
-// /api/v1/admin/clients/{id}), the ledger's verification (GET /api/v1/wallet/verify), and a few
+// organisations and services the purposes name (their kind and public name from
+// GET /api/v1/recipient-names, then the detail from GET /api/v1/admin/organisations/{id} or
+// /api/v1/admin/clients/{id}, whichever the id is: no lookup that 404s), the ledger's verification (GET /api/v1/wallet/verify), and a few
 // key series of the Prometheus text at /metrics.
-import { api, ApiError } from './api.js';
+import { api, loadNames, nameOf } from './api.js';
 import { field, h } from './dom.js';
 import { category, pick, t, when } from './i18n.js';
 import { explanationHash } from './view-consents.js';
@@ -131,17 +132,14 @@ function publishForm(ctx, all) {
 // ---- the organisations and services the purposes name ----------------------------------------
 
 async function recipient(id) {
-  try {
+  const n = nameOf(id);
+  if (n?.kind === 'organisation') {
     const o = await api(`/api/v1/admin/organisations/${encodeURIComponent(id)}`);
     return { id, kind: t('city.organisation', { kind: o.kind }), name: pick({ ja: o.name_ja, en: o.name_en || o.name_ja }), detail: o.district ?? '' };
-  } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
   }
-  try {
+  if (n?.kind === 'service') {
     const c = await api(`/api/v1/admin/clients/${encodeURIComponent(id)}`);
     return { id, kind: t('city.client', { kind: c.kind }), name: c.name, detail: c.scopes ?? '' };
-  } catch (e) {
-    if (!(e instanceof ApiError && e.status === 404)) throw e;
   }
   return { id, kind: t('city.unknown'), name: '', detail: '' };
 }
@@ -150,6 +148,7 @@ async function services(all) {
   const ids = [...new Set(all.filter((p) => p.current).flatMap((p) => p.recipients ?? []))];
   let rows;
   try {
+    await loadNames(ids);
     rows = await Promise.all(ids.map(recipient));
   } catch (e) {
     return h('section', { 'aria-labelledby': 'svc-h' }, h('h3', { id: 'svc-h' }, t('city.services')), failed(e));

@@ -1,7 +1,7 @@
 // view-consents.js - the citizen's consents: the city's purposes with their explanations (the
 // text's SHA-256 recomputed here before "agree" is offered), granting with that explanation as
 // evidence, narrowing, withdrawing, the re-consent inbox and the signed receipts to download.
-import { api } from './api.js';
+import { api, loadNames, nameOf } from './api.js';
 import { h } from './dom.js';
 import { category, pick, t, when } from './i18n.js';
 
@@ -56,6 +56,15 @@ function chosen(form, name) {
   return [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
 }
 
+// The recipients' public names (loadNames in render), an id only where none is known.
+function recipientNames(ids) {
+  if (!ids?.length) return null;
+  return h('ul', { class: 'recipient-names' }, ids.map((id) => {
+    const n = nameOf(id);
+    return h('li', { 'data-recipient': id }, n ? pick(n.name) : h('code', {}, id));
+  }));
+}
+
 // One purpose version as the citizen reads it; verified says whether its hash checked out.
 function explanation(p, verified) {
   return [
@@ -66,7 +75,7 @@ function explanation(p, verified) {
       h('dt', {}, t('consents.categories')),
       h('dd', {}, p.categories.map(category).join('、')),
       h('dt', {}, t('consents.recipients')),
-      h('dd', {}, t('consents.recipientsAll', { n: p.recipients.length })),
+      h('dd', { class: 'recipients' }, t('consents.recipientsAll', { n: p.recipients.length }), recipientNames(p.recipients)),
       h('dt', {}, t('consents.legal')),
       h('dd', {}, p.legal_basis),
       h('dt', {}, t('consents.retentionLabel')),
@@ -91,6 +100,7 @@ export async function render(ctx) {
     api('/api/v1/me/consents'),
     api('/api/v1/me/inbox'),
   ]);
+  await loadNames([...history.purposes.flatMap((p) => p.recipients ?? []), ...mine.consents.map((c) => c.recipient?.id)]);
   const version = (code, v) => history.purposes.find((p) => p.code === code && p.version === v);
   const verified = new Map();
   for (const p of history.purposes) verified.set(`${p.code}@${p.version}`, (await explanationHash(p)) === p.explanation_hash);
@@ -178,6 +188,7 @@ export async function render(ctx) {
         h('h4', {}, title, ' ', h('span', { class: 'version' }, t('consents.version', { n: c.purpose.version })), ' ',
           h('span', { class: `status ${c.status}` }, t(`consents.status.${c.status}`))),
         h('p', {}, c.categories.map(category).join('、')),
+        c.recipient?.id ? h('p', { class: 'recipient', 'data-recipient': c.recipient.id }, t('consents.to', { who: nameOf(c.recipient.id) ? pick(nameOf(c.recipient.id).name) : c.recipient.id })) : null,
         h('p', { class: 'period' }, t('consents.period', { from: when(c.period?.start, false), to: c.period?.end ? when(c.period.end, false) : t('consents.open') })));
       if (c.status === 'active' && p) {
         const narrow = h('form', { class: 'narrow' }, checkboxes(`n-${c.id}`, c.categories, c.categories),

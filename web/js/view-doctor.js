@@ -2,10 +2,11 @@
 // online consultation queue (GET /api/v1/org/appointments?mode=online), starting and finishing
 // a consultation with notes and a fee, a patient's home readings and alerts read through /fhir
 // under the patient's consent (a refusal is shown as a refusal, never as "no data"), and
-// prescribing (POST /api/v1/prescriptions). Every read here is on the patient's access log.
+// prescribing (POST /api/v1/prescriptions). The patients who consented (GET /api/v1/org/patients,
+// page by page), each opened with one button. Every read here is on the patient's access log.
 import { api, ApiError } from './api.js';
-import { field, h } from './dom.js';
-import { pick, t, when } from './i18n.js';
+import { clear, field, h } from './dom.js';
+import { category, pick, t, when } from './i18n.js';
 import { loadPharmacyNames, orgName } from './roles.js';
 
 const BP = 'http://loinc.org|85354-9';
@@ -132,6 +133,81 @@ async function queue(ctx, date) {
     list = h('p', { class: 'error', role: 'alert' }, t('doctor.failed', { reason: e.message }));
   }
   return h('section', { 'aria-labelledby': 'queue-h' }, h('h3', { id: 'queue-h' }, t('doctor.queue')), form, list);
+}
+
+// ---- the patients who consented ---------------------------------------------------------------
+// Each listing is on every listed patient's access log (the server records it before it
+// answers), so the list is asked for when the view opens and page by page on request only.
+
+let purposeTitles = null; // code -> {ja, en}, from the public purposes
+async function titles() {
+  if (!purposeTitles) {
+    const res = await api('/api/v1/purposes', { auth: false }).catch(() => null);
+    purposeTitles = new Map((res?.purposes ?? []).map((p) => [p.code, p.title]));
+  }
+  return purposeTitles;
+}
+
+function consentLine(c, names) {
+  const title = names.get(c.purpose?.code);
+  return h(
+    'li',
+    { 'data-consent': c.id, 'data-purpose': c.purpose?.code ?? '' },
+    h('span', { class: 'purpose' }, title ? pick(title) : c.purpose?.code ?? ''),
+    ' · ',
+    (c.categories ?? []).map(category).join(t('doctor.pt.sep')),
+    ' · ',
+    (c.actions ?? []).map((a) => t(`doctor.pt.action.${a}`)).join(t('doctor.pt.sep')),
+    ' · ',
+    c.valid_until ? t('doctor.pt.until', { date: when(c.valid_until, false) }) : t('doctor.pt.openEnded'),
+  );
+}
+
+function patientItem(p, date, names) {
+  const who = p.name ? `${p.name.kanji}${p.name.kana ? ` (${p.name.kana})` : ''}` : t('doctor.pt.noName');
+  return h(
+    'li',
+    { class: 'card consenting', 'data-patient': p.patient },
+    h('h4', { id: `pt-${p.patient}` }, who),
+    h('p', {}, t('doctor.patient'), ' ', h('code', {}, p.patient)),
+    h('ul', { class: 'consents' }, (p.consents ?? []).map((c) => consentLine(c, names))),
+    h('p', { class: 'actions' }, h('button', { type: 'button', 'data-open': p.patient, 'aria-describedby': `pt-${p.patient}`, onclick: () => go({ date, patient: p.patient }) }, t('doctor.open'))),
+  );
+}
+
+async function consenting(date) {
+  const section = h('section', { 'aria-labelledby': 'pt-h', class: 'patients' }, h('h3', { id: 'pt-h' }, t('doctor.pt.title')), h('p', { class: 'hint' }, t('doctor.pt.hint')));
+  let first;
+  const names = await titles();
+  try {
+    first = await api('/api/v1/org/patients?_count=20');
+  } catch (e) {
+    section.append(h('p', { class: 'error', role: 'alert' }, t('doctor.failed', { reason: e.message })));
+    return section;
+  }
+  const list = h('ul', { class: 'consenting', 'data-count': first.items.length }, first.items.map((p) => patientItem(p, date, names)));
+  const more = h('div', { class: 'more' });
+  const addMore = (next) => {
+    clear(more);
+    if (!next) return;
+    const b = h('button', { type: 'button', class: 'secondary' }, t('doctor.pt.more'));
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        const page = await api(`/api/v1/org/patients?_count=20&cursor=${encodeURIComponent(next)}`);
+        list.append(...page.items.map((p) => patientItem(p, date, names)));
+        list.dataset.count = String(list.children.length);
+        addMore(page.next);
+      } catch (e) {
+        b.disabled = false;
+        more.append(h('p', { class: 'error', role: 'alert' }, t('doctor.failed', { reason: e.message })));
+      }
+    });
+    more.append(b);
+  };
+  addMore(first.next);
+  section.append(first.items.length ? list : h('p', { class: 'none', 'data-none': 'patients' }, t('doctor.pt.none')), more);
+  return section;
 }
 
 // ---- the patient -----------------------------------------------------------------------------
@@ -296,6 +372,7 @@ export async function render(ctx) {
     h('h2', { id: 'doctor-h' }, t('doctor.title')),
     h('p', { class: 'lead' }, t('doctor.lead')),
     await queue(ctx, date),
+    patient ? null : await consenting(date),
     h('section', { 'aria-labelledby': 'find-h' }, h('h3', { id: 'find-h' }, t('doctor.find')), openForm(date)),
     patient ? await patientPanel(ctx, patient, date) : null,
   );
