@@ -6,6 +6,7 @@
 #ifndef COS_EVENTS_EVENT_H
 #define COS_EVENTS_EVENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -74,6 +75,38 @@ enum event_mode {
 int event_handler_register_mode(const char *kind, const char *consumer, event_handler_fn fn,
                                 void *ctx, enum event_mode mode);
 
+/* ---- batches ---- */
+
+/* What became of one event of a batch (event_batch_fn). */
+enum event_outcome {
+    EVENT_OUTCOME_OK = 0,  /* handled (durably): marked delivered */
+    EVENT_OUTCOME_FAILED,  /* retried with backoff (e says why); later events of its subject wait */
+    EVENT_OUTCOME_SKIPPED, /* not handled and not tried: handed over again in the next pass, with
+                            * the same attempt number; later events of its subject wait */
+};
+struct event_result {
+    enum event_outcome outcome;
+    struct err e; /* FAILED: why (kept on the delivery row) */
+};
+
+/* A batch consumer's handler: evs[0..n-1] are every event of the consumer's kind that is due
+ * in this pass (up to EVENT_BATCH_MAX), in seq order, at most the ones a subject's order
+ * allows (an event waiting for a retry holds back the later events of its subject: they are
+ * not in the batch). It fills out[i] for each (zeroed before the call: OK). Only what is
+ * durable when it returns may be reported OK: the watermark moves over the OK events right
+ * after. Order per subject is kept by the worker: once an event of a subject is FAILED or
+ * SKIPPED, the subject's later events of the batch count as SKIPPED whatever out says (a
+ * handler should not act on them). At least once, as for event_handler_fn: idempotent. */
+typedef void (*event_batch_fn)(const struct event *evs, size_t n, struct event_result *out,
+                               void *ctx);
+#define EVENT_BATCH_MAX 1024
+
+/* Registers a batch consumer (EVENT_EACH's guarantees, one call per pass: a consumer that
+ * gathers its writes for many events into one store write). Same rules and returns as
+ * event_handler_register. */
+int event_handler_register_batch(const char *kind, const char *consumer, event_batch_fn fn,
+                                 void *ctx);
+
 /* Forgets every registration (tests; the worker must be stopped). */
 void event_handlers_clear(void);
 
@@ -97,6 +130,7 @@ void event_worker_stop(void);
 struct event_stats {
     uint64_t delivered, failed;
     uint64_t coalesced; /* marked delivered as superseded (EVENT_NEWEST_PER_SUBJECT) */
+    uint64_t batches;   /* calls of batch handlers */
 };
 void event_worker_stats(struct event_stats *out);
 

@@ -21,11 +21,13 @@
 
 #define WINDOW           512  /* events read per pass and consumer */
 #define WINDOW_COALESCED 4096 /* the same for EVENT_NEWEST_PER_SUBJECT: one call per subject */
+#define WINDOW_BATCH     EVENT_BATCH_MAX /* the same for a batch consumer: one call per pass */
 
 struct handler {
     char kind[EVENT_KIND_MAX + 1];
     char consumer[EVENT_CONSUMER_MAX + 1];
     event_handler_fn fn;
+    event_batch_fn bfn; /* a batch consumer (fn NULL) */
     void *ctx;
     enum event_mode mode;
     int64_t done_seq;
@@ -40,7 +42,10 @@ static int running, stopping, kicked;
 static pthread_t thread;
 static struct store *store;
 static struct event_worker_options opts;
-static _Atomic uint64_t n_delivered, n_failed, n_coalesced;
+static _Atomic uint64_t n_delivered, n_failed, n_coalesced, n_batches;
+
+static int add_handler(const char *kind, const char *consumer, event_handler_fn fn,
+                       event_batch_fn bfn, void *ctx, enum event_mode mode);
 
 int event_handler_register(const char *kind, const char *consumer, event_handler_fn fn, void *ctx)
 {
@@ -50,8 +55,24 @@ int event_handler_register(const char *kind, const char *consumer, event_handler
 int event_handler_register_mode(const char *kind, const char *consumer, event_handler_fn fn,
                                 void *ctx, enum event_mode mode)
 {
+    if (fn == NULL)
+        return ERR_INVALID;
+    return add_handler(kind, consumer, fn, NULL, ctx, mode);
+}
+
+int event_handler_register_batch(const char *kind, const char *consumer, event_batch_fn fn,
+                                 void *ctx)
+{
+    if (fn == NULL)
+        return ERR_INVALID;
+    return add_handler(kind, consumer, NULL, fn, ctx, EVENT_EACH);
+}
+
+static int add_handler(const char *kind, const char *consumer, event_handler_fn fn,
+                       event_batch_fn bfn, void *ctx, enum event_mode mode)
+{
     if (!event__token_ok(kind, EVENT_KIND_MAX) || !event__token_ok(consumer, EVENT_CONSUMER_MAX) ||
-        fn == NULL || (mode != EVENT_EACH && mode != EVENT_NEWEST_PER_SUBJECT))
+        (mode != EVENT_EACH && mode != EVENT_NEWEST_PER_SUBJECT))
         return ERR_INVALID;
     pthread_mutex_lock(&mu);
     int rc = 0;
@@ -68,6 +89,7 @@ int event_handler_register_mode(const char *kind, const char *consumer, event_ha
         memcpy(h->kind, kind, strlen(kind) + 1);
         memcpy(h->consumer, consumer, strlen(consumer) + 1);
         h->fn = fn;
+        h->bfn = bfn;
         h->ctx = ctx;
         h->mode = mode;
     }
@@ -88,6 +110,7 @@ void event_worker_stats(struct event_stats *out)
     out->delivered = atomic_load(&n_delivered);
     out->failed = atomic_load(&n_failed);
     out->coalesced = atomic_load(&n_coalesced);
+    out->batches = atomic_load(&n_batches);
 }
 
 /* ---- one pass ---- */
@@ -236,6 +259,43 @@ static int blocked(const struct window *w, size_t i, const char *subject)
     return 0;
 }
 
+static uint64_t subject_hash(const char *subject)
+{
+    uint64_t hsh = 1469598103934665603ULL;
+    for (const char *c = subject; *c != '\0'; c++)
+        hsh = (hsh ^ (unsigned char)*c) * 1099511628211ULL;
+    return hsh;
+}
+
+/* A set of subjects (open addressing; room for n of them). */
+struct subject_set {
+    const char **slot;
+    size_t cap;
+};
+
+static int subject_set_init(struct subject_set *ss, struct arena *a, size_t n)
+{
+    ss->cap = 1;
+    while (ss->cap < 2 * n)
+        ss->cap *= 2;
+    ss->slot = arena_zalloc(a, ss->cap * sizeof *ss->slot);
+    return ss->slot != NULL ? 0 : ERR_NOMEM;
+}
+
+/* Adds subject (add = 1) or only looks for it; returns 1 when it was there. */
+static int subject_set_find(struct subject_set *ss, const char *subject, int add)
+{
+    size_t at = (size_t)subject_hash(subject) & (ss->cap - 1);
+    while (ss->slot[at] != NULL) {
+        if (strcmp(ss->slot[at], subject) == 0)
+            return 1;
+        at = (at + 1) & (ss->cap - 1);
+    }
+    if (add)
+        ss->slot[at] = subject;
+    return 0;
+}
+
 /* EVENT_NEWEST_PER_SUBJECT: links each row to the last undelivered, due row of its subject in
  * the window (rows[i].newer; -1 for the last one itself, for events about no one, and for rows
  * delivered or waiting for a retry). A hash of the subjects keeps it linear. */
@@ -256,10 +316,7 @@ static int link_newest(struct window *w, int64_t now)
         struct row *x = &w->rows[k];
         if (x->delivered || x->ev.subject == NULL || x->next_ms > now)
             continue;
-        uint64_t hsh = 1469598103934665603ULL;
-        for (const char *c = x->ev.subject; *c != '\0'; c++)
-            hsh = (hsh ^ (unsigned char)*c) * 1099511628211ULL;
-        size_t at = (size_t)hsh & (cap - 1);
+        size_t at = (size_t)subject_hash(x->ev.subject) & (cap - 1);
         while (slot[at] >= 0 && strcmp(w->rows[slot[at]].ev.subject, x->ev.subject) != 0)
             at = (at + 1) & (cap - 1);
         if (slot[at] < 0)
@@ -268,6 +325,77 @@ static int link_newest(struct window *w, int64_t now)
             x->newer = slot[at];
     }
     return 0;
+}
+
+static void mark_failed(const struct handler *h, struct row *x, const struct err *he, int64_t now,
+                        int64_t *due)
+{
+    atomic_fetch_add(&n_failed, 1);
+    x->next_ms = now + backoff_ms(x->ev.attempt);
+    if (x->next_ms < *due)
+        *due = x->next_ms;
+    snprintf(x->error, sizeof x->error, "%.150s", he->msg[0] != '\0' ? he->msg : "failed");
+    log_warn("events: %s: event %lld (%s) failed (attempt %d, retry in %lld ms): %s", h->consumer,
+             (long long)x->ev.seq, x->ev.kind, x->ev.attempt, (long long)(x->next_ms - now),
+             x->error);
+}
+
+/* A batch consumer's pass over the window: every due event a subject's order allows, in one
+ * call; then the outcomes, holding back a subject's events after its first failed or skipped
+ * one. Returns the number of rows tried (-1: no memory); *now is moved to after the call. */
+static long deliver_batch(struct handler *h, struct window *w, int64_t *now, int64_t *due)
+{
+    struct subject_set held; /* subjects whose later events wait */
+    struct event *evs = arena_alloc(w->a, (w->n > 0 ? w->n : 1) * sizeof *evs);
+    size_t *at = arena_alloc(w->a, (w->n > 0 ? w->n : 1) * sizeof *at);
+    if (evs == NULL || at == NULL || subject_set_init(&held, w->a, w->n) != 0)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < w->n; i++) {
+        struct row *x = &w->rows[i];
+        const char *subj = x->ev.subject;
+        if (x->delivered || (subj != NULL && subject_set_find(&held, subj, 0)))
+            continue;
+        if (x->next_ms > *now) {
+            if (x->next_ms < *due)
+                *due = x->next_ms;
+            if (subj != NULL)
+                subject_set_find(&held, subj, 1);
+            continue;
+        }
+        evs[n] = x->ev;
+        at[n++] = i;
+    }
+    if (n == 0)
+        return 0;
+    struct event_result *out = arena_zalloc(w->a, n * sizeof *out);
+    if (out == NULL)
+        return -1;
+    h->bfn(evs, n, out, h->ctx);
+    atomic_fetch_add(&n_batches, 1);
+    *now = clock_now_ms();
+    long tried = 0;
+    for (size_t k = 0; k < n; k++) {
+        struct row *x = &w->rows[at[k]];
+        const char *subj = x->ev.subject;
+        enum event_outcome o = out[k].outcome;
+        if (subj != NULL && subject_set_find(&held, subj, 0))
+            o = EVENT_OUTCOME_SKIPPED; /* an earlier event of the subject did not go through */
+        if (o == EVENT_OUTCOME_OK) {
+            x->tried = x->ok = x->delivered = 1;
+            atomic_fetch_add(&n_delivered, 1);
+            tried++;
+            continue;
+        }
+        if (o == EVENT_OUTCOME_FAILED) {
+            x->tried = 1;
+            tried++;
+            mark_failed(h, x, &out[k].e, *now, due);
+        }
+        if (subj != NULL)
+            subject_set_find(&held, subj, 1);
+    }
+    return tried;
 }
 
 /* One pass for h. Returns 1 when more may be waiting right away, 0 otherwise; *due is lowered
@@ -291,7 +419,7 @@ static int pass(struct handler *h, int64_t *due)
     if (w.a == NULL)
         return 0;
     int coalesce = h->mode == EVENT_NEWEST_PER_SUBJECT;
-    int window = coalesce ? WINDOW_COALESCED : WINDOW;
+    int window = h->bfn != NULL ? WINDOW_BATCH : coalesce ? WINDOW_COALESCED : WINDOW;
     struct store_value p[] = {STORE_TEXT_V(h->consumer), STORE_TEXT_V(h->kind),
                               STORE_TEXT_V(h->kind), STORE_INT_V(h->done_seq), STORE_INT_V(window)};
     int rc = store_query(store,
@@ -313,8 +441,17 @@ static int pass(struct handler *h, int64_t *due)
         arena_free(w.a);
         return 0;
     }
+    if (h->bfn != NULL) {
+        long bt = deliver_batch(h, &w, &now, due);
+        if (bt < 0) {
+            log_warn("events: %s: no memory", h->consumer);
+            arena_free(w.a);
+            return 0;
+        }
+        tried = (size_t)bt;
+    }
     size_t undelivered = 0; /* rows before i not delivered: only then can a subject be blocked */
-    for (size_t i = 0; i < w.n && !is_stopping(); i++) {
+    for (size_t i = 0; h->bfn == NULL && i < w.n && !is_stopping(); i++) {
         struct row *x = &w.rows[i];
         if (i > 0 && !w.rows[i - 1].delivered)
             undelivered++;
@@ -342,14 +479,7 @@ static int pass(struct handler *h, int64_t *due)
             x->delivered = 1;
             atomic_fetch_add(&n_delivered, 1);
         } else {
-            atomic_fetch_add(&n_failed, 1);
-            x->next_ms = now + backoff_ms(x->ev.attempt);
-            if (x->next_ms < *due)
-                *due = x->next_ms;
-            snprintf(x->error, sizeof x->error, "%.150s", he.msg[0] != '\0' ? he.msg : "failed");
-            log_warn("events: %s: event %lld (%s) failed (attempt %d, retry in %lld ms): %s",
-                     h->consumer, (long long)x->ev.seq, x->ev.kind, x->ev.attempt,
-                     (long long)(x->next_ms - now), x->error);
+            mark_failed(h, x, &he, now, due);
         }
     }
     struct marks m = {.h = h, .w = &w, .done_seq = h->done_seq, .now_ms = now};

@@ -73,8 +73,11 @@ void ingest_metrics_render(FILE *out, void *ctx)
             "outcome.\n# TYPE cityos_events_deliveries_total counter\n"
             "cityos_events_deliveries_total{outcome=\"delivered\"} %" PRIu64 "\n"
             "cityos_events_deliveries_total{outcome=\"failed\"} %" PRIu64 "\n"
-            "cityos_events_deliveries_total{outcome=\"coalesced\"} %" PRIu64 "\n",
-            es.delivered, es.failed, es.coalesced);
+            "cityos_events_deliveries_total{outcome=\"coalesced\"} %" PRIu64 "\n"
+            "# HELP cityos_events_batches_total Calls of batch consumers (each handed every due "
+            "event of a pass).\n# TYPE cityos_events_batches_total counter\n"
+            "cityos_events_batches_total %" PRIu64 "\n",
+            es.delivered, es.failed, es.coalesced, es.batches);
 }
 
 /* "cityos/v1/devices/<id>/readings" -> id. */

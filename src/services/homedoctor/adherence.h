@@ -117,11 +117,16 @@ int homedoctor_dose_from_administration(const json_t *ma, struct arena *a,
 bool hd_adherence_is_dose(const char *code);
 
 /* Handles one dose event as of now_ms (its scheduled time): hd_adherence_evaluate() for its
- * citizen, counted in /metrics. The home doctor's consumer (service.c, on_reading) calls it for
- * the events hd_adherence_is_dose() names, so that each event is still delivered once to one
- * consumer, in order per citizen with the blood pressures. Returns 0 (handled) or an ERR_*
- * (retried). */
-int hd_adherence_on_dose(struct store *s, const struct event *ev, int64_t now_ms, struct err *e);
+ * citizen (*refused: the consent refused it). The home doctor's consumer (service.c,
+ * on_readings) calls it for the events hd_adherence_is_dose() names, so that each event is
+ * still delivered once to one consumer, in order per citizen with the blood pressures; in a
+ * batch its writes are queued with the batch's. Returns 0 (handled) or an ERR_* (retried). */
+int hd_adherence_on_dose(struct store *s, const struct event *ev, int64_t now_ms, int *refused,
+                         struct err *e);
+
+/* Counts one dose event in /metrics once what it wrote is durable: failed, or else refused or
+ * evaluated. */
+void hd_adherence_count(int failed, int refused);
 
 /* Adds the adherence metrics; homedoctor_service_register() calls it once. Returns 0 or
  * ERR_NOMEM. */

@@ -176,17 +176,20 @@ int hd_adherence_evaluate(struct store *s, const char *subject, int64_t now_ms, 
             rc = err_set(e, ERR_NOMEM, "out of memory");
             goto out;
         }
-        struct hd_publish how = {
-            .ra_verdict = &wv, .comm_verdict = &cv, .ra_scope = scope, .comm_scope = scope};
+        struct hd_publish how = {.ra_verdict = &wv,
+                                 .comm_verdict = &cv,
+                                 .on_alert = &ad_alerts,
+                                 .ra_scope = scope,
+                                 .comm_scope = scope};
         if ((rc = hd_publish_finding(s, a, &p, &how, subject, found[i], run_ms, &o, e)) != 0)
             goto out;
     }
     if (alerts != NULL)
         *alerts = o.alerts;
-    atomic_fetch_add(&ad_alerts, (uint64_t)o.alerts);
-    log_info("homedoctor: adherence of %s evaluated: %zu doses (%zu skipped), %d assessments and "
-             "%d alerts written",
-             subject, l.n, l.skipped, o.assessments, o.alerts);
+    /* in a batch (the events worker) the findings are only queued here: counted when written */
+    log_debug("homedoctor: adherence of %s evaluated: %zu doses (%zu skipped), %d assessments and "
+              "%d alerts written at once",
+              subject, l.n, l.skipped, o.assessments, o.alerts);
 out:
     arena_free(a);
     return rc;
@@ -197,20 +200,26 @@ bool hd_adherence_is_dose(const char *code)
     return code != NULL && strcmp(code, INGEST_CODE_DOSE) == 0;
 }
 
-int hd_adherence_on_dose(struct store *s, const struct event *ev, int64_t now_ms, struct err *e)
+int hd_adherence_on_dose(struct store *s, const struct event *ev, int64_t now_ms, int *refused,
+                         struct err *e)
 {
+    *refused = 0;
     if (ev->subject == NULL || !ids_valid(ev->subject))
         return 0; /* about no citizen: nothing to do */
-    int refused = 0;
-    int rc = hd_adherence_evaluate(s, ev->subject, now_ms, &refused, NULL, e);
-    atomic_fetch_add(&ad_counts[rc != 0 ? AD_FAILED : refused ? AD_REFUSED : AD_EVALUATED], 1);
+    int rc = hd_adherence_evaluate(s, ev->subject, now_ms, refused, NULL, e);
     if (rc != 0)
         log_warn("homedoctor: adherence of %s: %s (retried)", ev->ref != NULL ? ev->ref : "?",
                  e->msg);
-    else if (refused)
-        log_info("homedoctor: %s: adherence refused by the citizen's consents: nothing evaluated",
-                 ev->ref != NULL ? ev->ref : "a dose");
+    else if (*refused)
+        log_debug("homedoctor: %s: adherence refused by the citizen's consents: nothing "
+                  "evaluated",
+                  ev->ref != NULL ? ev->ref : "a dose");
     return rc;
+}
+
+void hd_adherence_count(int failed, int refused)
+{
+    atomic_fetch_add(&ad_counts[failed ? AD_FAILED : refused ? AD_REFUSED : AD_EVALUATED], 1);
 }
 
 int hd_adherence_register(struct err *e)

@@ -105,6 +105,9 @@ int hd_record_decision(struct store *s, const struct id_principal *p, const stru
     ev.decided_by = v->decided_by;
     ev.reason = v->permit ? NULL : v->reason;
     ev.source_addr = "homedoctor";
+    struct hd_batch *b = hd_batch_current();
+    if (b != NULL)
+        return hd_batch_add_decision(b, &ev, e); /* written with the batch's other writes */
     return store_write(s, audit_record_fn, &ev, e);
 }
 
@@ -194,13 +197,18 @@ int hd_read_history(struct store *s, const char *subject, int64_t now_ms, struct
 /* ---- writing a finding ---- */
 
 /* Creates res (RiskAssessment or Communication) unless one with the identifier key exists;
- * *id_out gets the id of the new or the existing one. */
+ * *id_out gets the id of the new or the existing one. With a current batch (hd_batch_current)
+ * the create is queued instead: *id_out is then the id it will have if new, *created 0, and *op
+ * the queued write (its about[0] is filled in from the write about_op when it runs). */
 static int write_finding(struct store *s, struct arena *a, const struct id_principal *p,
                          const struct fhir_verdict *v, const char *rtype, const char *subject,
                          json_t *res, const char *key, char id_out[FHIR_ID_MAX + 1], int *created,
-                         struct err *e)
+                         size_t about_op, _Atomic uint64_t *on_created, size_t *op, struct err *e)
 {
     int rc = 0;
+    struct hd_batch *b = hd_batch_current();
+    if (b != NULL)
+        a = hd_batch_arena(b); /* the condition's query is run when the batch is written */
     struct fhir_write w;
     memset(&w, 0, sizeof w);
     json_t *ident = json_pack("[{s:s, s:s}]", "system", HOMEDOCTOR_FINDING_SYS, "value", key);
@@ -240,10 +248,17 @@ static int write_finding(struct store *s, struct arena *a, const struct id_princ
     w.ev.decision = AUDIT_PERMIT;
     w.ev.decided_by = v->decided_by;
     w.ev.source_addr = "homedoctor";
+    if (b != NULL) {
+        *created = 0;
+        memcpy(id_out, w.id, sizeof w.id);
+        return hd_batch_add_finding(b, &w, about_op, on_created, op, e);
+    }
     rc = store_write(s, fhir_resource_write_fn, &w, e);
     if (rc == 0) {
         memcpy(id_out, w.id, sizeof w.id);
         *created = !w.existing;
+        if (*created && on_created != NULL)
+            atomic_fetch_add(on_created, 1);
     }
     fhir_write_release(&w);
     return rc;
@@ -305,8 +320,9 @@ int hd_publish_finding(struct store *s, struct arena *a, const struct id_princip
     json_t *ra = homedoctor_fhir_risk_assessment(f, subject, e);
     if (ra == NULL)
         return e->code;
+    size_t ra_op = SIZE_MAX, c_op = SIZE_MAX;
     int rc = write_finding(s, a, p, how->ra_verdict, "RiskAssessment", subject, ra, key, ra_id,
-                           &created, e);
+                           &created, SIZE_MAX, NULL, &ra_op, e);
     json_decref(ra);
     if (rc != 0)
         return rc;
@@ -321,7 +337,7 @@ int hd_publish_finding(struct store *s, struct arena *a, const struct id_princip
         return e->code;
     char c_id[FHIR_ID_MAX + 1];
     rc = write_finding(s, a, p, how->comm_verdict, "Communication", subject, c, key, c_id, &created,
-                       e);
+                       ra_op, how->on_alert, &c_op, e);
     json_decref(c);
     if (rc == 0)
         o->alerts += created;
@@ -330,40 +346,97 @@ int hd_publish_finding(struct store *s, struct arena *a, const struct id_princip
 
 /* ---- the handler ---- */
 
-static int evaluate(struct store *s, struct arena *a, const struct event *ev, int64_t now_ms,
-                    enum ev_result *result, struct err *e)
+/* What a batch learned of one citizen, once: the decisions (on the consent index synced when
+ * the batch began) and the home readings read. Each of the
+ * citizen's readings in the batch is then evaluated as of its own time on the part of those
+ * readings its own read would have returned (see citizen_history). */
+struct hd_citizen {
+    const char *subject;
+    int64_t from_ms; /* the earliest effective time of the citizen's readings in the batch */
+    int decided, refused, read;
+    struct fhir_verdict wv, cv, rv;
+    struct hd_history h; /* read as of from_ms: every reading from 36 days before it on */
+};
+
+/* The citizen's decisions, made once per batch; the refusal (or the permitted search) is
+ * recorded on the trail for every reading, as when each was evaluated alone. */
+static int citizen_decide(struct store *s, const struct id_principal *p, struct hd_citizen *c,
+                          struct arena *a, struct err *e)
 {
-    const char *subject = ev->subject;
-    struct id_principal p;
-    hd_service_principal(&p);
+    const char *subject = c->subject;
     /* may the service write findings, and read the readings, for this citizen? */
     struct fhir_target wt = {.rtype = "RiskAssessment", .subject = subject, .category = "alerts"};
     struct fhir_target ct = {.rtype = "Communication", .subject = subject, .category = "alerts"};
     struct fhir_target rt = {.rtype = "Observation", .subject = subject, .category = "vitals"};
-    struct fhir_verdict wv, cv, rv;
-    if (fhir_access_decide(&p, &wt, ID_PERM_C, HOMEDOCTOR_PURPOSE, NULL, a, &wv) != 0 ||
-        fhir_access_decide(&p, &ct, ID_PERM_C, HOMEDOCTOR_PURPOSE, NULL, a, &cv) != 0 ||
-        fhir_access_decide(&p, &rt, ID_PERM_S, HOMEDOCTOR_PURPOSE, NULL, a, &rv) != 0)
+    if (!c->decided &&
+        (fhir_access_decide(p, &wt, ID_PERM_C, HOMEDOCTOR_PURPOSE, NULL, a, &c->wv) != 0 ||
+         fhir_access_decide(p, &ct, ID_PERM_C, HOMEDOCTOR_PURPOSE, NULL, a, &c->cv) != 0 ||
+         fhir_access_decide(p, &rt, ID_PERM_S, HOMEDOCTOR_PURPOSE, NULL, a, &c->rv) != 0))
         return err_set(e, ERR_NOMEM, "out of memory");
-    if (!wv.permit || !cv.permit || !rv.permit) {
+    c->decided = 1;
+    int rc;
+    if (!c->wv.permit || !c->cv.permit || !c->rv.permit) {
         /* nothing is read or written; the (first) refusal goes on the citizen's trail */
-        const struct fhir_target *t = !wv.permit ? &wt : !cv.permit ? &ct : &rt;
-        const struct fhir_verdict *v = !wv.permit ? &wv : !cv.permit ? &cv : &rv;
-        int rc = hd_record_decision(s, &p, t, t == &rt ? "search" : "create", v, e);
-        *result = EV_REFUSED;
-        if (rc == 0)
-            log_info("homedoctor: %s of %s refused (%s): nothing evaluated",
-                     ev->ref != NULL ? ev->ref : "a reading", subject,
-                     v->decided_by != NULL ? v->decided_by : "?");
-        return rc;
+        const struct fhir_target *t = !c->wv.permit ? &wt : !c->cv.permit ? &ct : &rt;
+        const struct fhir_verdict *v = !c->wv.permit ? &c->wv : !c->cv.permit ? &c->cv : &c->rv;
+        rc = hd_record_decision(s, p, t, t == &rt ? "search" : "create", v, e);
+        c->refused = 1;
+    } else {
+        /* the read is on the trail before its data is used (in the same write as anything
+         * derived from it, and before anything leaves the service) */
+        rc = hd_record_decision(s, p, &rt, "search", &c->rv, e);
     }
-    /* the read is on the trail before its data is used */
-    int rc = hd_record_decision(s, &p, &rt, "search", &rv, e);
+    return rc;
+}
+
+/* The readings the citizen's per-reading read (hd_read_history as of now_ms: every reading from
+ * 36 days before now_ms on, newest first, at most HOMEDOCTOR_HISTORY_MAX) would return, from
+ * the one read of the batch: its newest-first prefix down to now_ms' lower bound. When the
+ * batch's read was cut at HOMEDOCTOR_HISTORY_MAX, the reading's own read is made instead. */
+static int citizen_history(struct store *s, struct hd_citizen *c, struct arena *a,
+                           struct arena *batch_a, int64_t now_ms, struct hd_history *out,
+                           struct err *e)
+{
+    if (!c->read) {
+        memset(&c->h, 0, sizeof c->h);
+        c->h.a = batch_a;
+        int rc = hd_read_history(s, c->subject, c->from_ms, &c->h, e);
+        if (rc != 0)
+            return rc;
+        c->read = 1;
+    }
+    if (c->h.n + c->h.skipped >= HOMEDOCTOR_HISTORY_MAX) {
+        memset(out, 0, sizeof *out);
+        out->a = a;
+        return hd_read_history(s, c->subject, now_ms, out, e);
+    }
+    int64_t from = now_ms - (HOMEDOCTOR_HISTORY_DAYS + 1) * HOMEDOCTOR_DAY_MS;
+    *out = c->h;
+    while (out->n > 0 && out->r[out->n - 1].time_ms < from)
+        out->n--;
+    return 0;
+}
+
+static int evaluate(struct store *s, struct arena *a, const struct event *ev, int64_t now_ms,
+                    struct hd_citizen *c, enum ev_result *result, struct err *e)
+{
+    const char *subject = ev->subject;
+    struct id_principal p;
+    hd_service_principal(&p);
+    struct arena *batch_a = hd_batch_arena(hd_batch_current());
+    int rc = citizen_decide(s, &p, c, batch_a, e);
     if (rc != 0)
         return rc;
-    struct hd_history h = {.a = a};
-    if ((rc = hd_read_history(s, subject, now_ms, &h, e)) != 0)
+    if (c->refused) {
+        *result = EV_REFUSED;
+        log_debug("homedoctor: %s of %s refused: nothing evaluated",
+                  ev->ref != NULL ? ev->ref : "a reading", subject);
+        return 0;
+    }
+    struct hd_history h;
+    if ((rc = citizen_history(s, c, a, batch_a, now_ms, &h, e)) != 0)
         return rc;
+    const struct fhir_verdict wv = c->wv, cv = c->cv;
     struct homedoctor_finding *found[2] = {NULL, NULL};
     struct homedoctor_bp_result bp;
     struct homedoctor_rise_result rise;
@@ -387,53 +460,186 @@ static int evaluate(struct store *s, struct arena *a, const struct event *ev, in
     /* rule 4, under the citizen's cardio consent (nothing when it does not permit) */
     if ((rc = hd_cardio_evaluate(s, a, &p, subject, now_ms, &h, &bp, &o, e)) != 0)
         return rc;
+    /* written at once only without a batch; a batch counts what it writes */
     atomic_fetch_add(&written_ra, (uint64_t)o.assessments);
     atomic_fetch_add(&written_comm, (uint64_t)o.alerts);
     *result = EV_EVALUATED;
-    log_info("homedoctor: %s evaluated: %zu readings (%zu skipped), %d assessments and %d "
-             "alerts written",
-             ev->ref != NULL ? ev->ref : "?", h.n, h.skipped, o.assessments, o.alerts);
+    log_debug("homedoctor: %s evaluated: %zu readings (%zu skipped)",
+              ev->ref != NULL ? ev->ref : "?", h.n, h.skipped);
     return 0;
 }
 
-static int on_reading(const struct event *ev, void *ctx, struct err *e)
+/* What an event is, from its payload (parsed once per batch). */
+enum rd_kind { RD_NONE, RD_BP, RD_DOSE, RD_OTHER };
+struct rd {
+    enum rd_kind kind;
+    int64_t now_ms;       /* the evaluation is "as of" the reading: a redelivery evaluates the
+                           * same window */
+    struct hd_citizen *c; /* RD_BP: the citizen's state in the batch */
+    int dose_refused;     /* RD_DOSE: the adherence consent refused it */
+};
+
+static int reading_of(const struct event *ev, struct rd *r, struct err *e)
 {
-    struct store *s = ctx;
+    memset(r, 0, sizeof *r);
     if (ev->subject == NULL || !ids_valid(ev->subject) || ev->payload == NULL)
         return 0; /* about no citizen: nothing to do */
-    /* decide on an index as new as every consent change committed before, by any process (a
-     * withdrawal through another process binds this evaluation too); unreadable: retried */
-    struct consent_index *ix = consent_index_global();
-    if (ix != NULL && consent_index_sync(ix, s, e) != 0)
-        return e->code != 0 ? e->code : ERR_IO;
     json_t *pl = jsonx_parse(ev->payload, strlen(ev->payload), e);
     if (pl == NULL)
         return e->code == ERR_NOMEM ? ERR_NOMEM : 0; /* a malformed payload is never retried */
     const char *code = json_string_value(json_object_get(pl, "code"));
     const json_t *eff = json_object_get(pl, "effective_ms");
-    int bp = code != NULL && strcmp(code, HOMEDOCTOR_LOINC_BP) == 0;
-    int dose = hd_adherence_is_dose(code);
-    /* the evaluation is "as of" the reading: a redelivery evaluates the same window */
-    int64_t now_ms = json_is_integer(eff) ? (int64_t)json_integer_value(eff) : ev->created_ms;
+    r->kind = code != NULL && strcmp(code, HOMEDOCTOR_LOINC_BP) == 0 ? RD_BP
+              : hd_adherence_is_dose(code)                           ? RD_DOSE
+                                                                     : RD_OTHER;
+    r->now_ms = json_is_integer(eff) ? (int64_t)json_integer_value(eff) : ev->created_ms;
     json_decref(pl);
-    if (dose)
-        return hd_adherence_on_dose(s, ev, now_ms, e); /* rule 6: adherence_service.c */
-    if (!bp) {
-        atomic_fetch_add(&ev_counts[EV_IGNORED], 1);
+    return 0;
+}
+
+/* One event of a batch (its writes queued in the thread's current batch). *result: what to
+ * count once the batch is written (EV_COUNT: nothing, e.g. a dose, counted by adherence). */
+static int handle_reading(struct store *s, const struct event *ev, struct rd *r,
+                          enum ev_result *result, struct err *e)
+{
+    *result = EV_COUNT;
+    if (r->kind == RD_NONE)
+        return 0;
+    if (r->kind == RD_DOSE)
+        return hd_adherence_on_dose(s, ev, r->now_ms, &r->dose_refused,
+                                    e); /* rule 6: adherence_service.c */
+    if (r->kind != RD_BP) {
+        *result = EV_IGNORED;
         return 0; /* not a blood pressure, not a dose */
     }
     struct arena *a = arena_new(64 * 1024);
     if (a == NULL)
         return err_set(e, ERR_NOMEM, "out of memory");
-    enum ev_result result = EV_FAILED;
-    int rc = evaluate(s, a, ev, now_ms, &result, e);
+    *result = EV_FAILED;
+    int rc = evaluate(s, a, ev, r->now_ms, r->c, result, e);
     arena_free(a);
-    atomic_fetch_add(&ev_counts[rc == 0 ? result : EV_FAILED], 1);
-    if (rc == 0 && result == EV_EVALUATED)
-        histogram_observe(&lag, (double)(clock_now_ms() - ev->created_ms) / 1e3);
-    if (rc != 0)
-        log_warn("homedoctor: %s: %s (retried)", ev->ref != NULL ? ev->ref : "?", e->msg);
     return rc;
+}
+
+/* The payloads of the batch, and one hd_citizen per citizen with blood pressures in it. */
+static int readings_of(const struct event *evs, size_t n, struct arena *a, struct rd *rd,
+                       struct event_result *out)
+{
+    struct hd_citizen **cs = NULL;
+    size_t nc = 0, cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (reading_of(&evs[i], &rd[i], &out[i].e) != 0) {
+            out[i].outcome = EVENT_OUTCOME_FAILED;
+            continue;
+        }
+        if (rd[i].kind != RD_BP)
+            continue;
+        struct hd_citizen *c = NULL;
+        for (size_t k = 0; k < nc && c == NULL; k++)
+            if (strcmp(cs[k]->subject, evs[i].subject) == 0)
+                c = cs[k];
+        if (c == NULL) {
+            struct hd_citizen **more = arena_array_reserve(a, cs, nc, &cap, sizeof *cs);
+            if (more == NULL || (c = arena_zalloc(a, sizeof *c)) == NULL)
+                return ERR_NOMEM;
+            cs = more;
+            cs[nc++] = c;
+            c->subject = evs[i].subject;
+            c->from_ms = rd[i].now_ms;
+        }
+        if (rd[i].now_ms < c->from_ms)
+            c->from_ms = rd[i].now_ms;
+        rd[i].c = c;
+    }
+    return 0;
+}
+
+/* Is subject the subject of an event before i whose outcome is not OK? */
+static int subject_held(const struct event *evs, const struct event_result *out, size_t i)
+{
+    if (evs[i].subject == NULL)
+        return 0;
+    for (size_t k = 0; k < i; k++)
+        if (out[k].outcome != EVENT_OUTCOME_OK && evs[k].subject != NULL &&
+            strcmp(evs[k].subject, evs[i].subject) == 0)
+            return 1;
+    return 0;
+}
+
+/* The consumer (a batch: event.h): each event evaluated in seq order, exactly as alone (the
+ * rules see every reading and every dose, in order, as of its own time), every write of the
+ * batch queued and then made in one store write; an event is reported handled only once that
+ * write is durable. docs/internals/homedoctor.md, "Batches". */
+static void on_readings(const struct event *evs, size_t n, struct event_result *out, void *ctx)
+{
+    struct store *s = ctx;
+    struct err e = {0};
+    /* decide on an index as new as every consent change committed before, by any process (a
+     * withdrawal through another process binds this evaluation too); unreadable: retried */
+    struct consent_index *ix = consent_index_global();
+    struct hd_batch *b = NULL;
+    enum ev_result *res = NULL;
+    struct rd *rd = NULL;
+    int rc = ix != NULL ? consent_index_sync(ix, s, &e) : 0;
+    if (rc != 0 && e.code == 0)
+        err_set(&e, ERR_IO, "the consent index cannot be read");
+    if (rc == 0 && ((b = hd_batch_begin()) == NULL ||
+                    (res = arena_alloc(hd_batch_arena(b), n * sizeof *res)) == NULL ||
+                    (rd = arena_alloc(hd_batch_arena(b), n * sizeof *rd)) == NULL ||
+                    readings_of(evs, n, hd_batch_arena(b), rd, out) != 0))
+        rc = err_set(&e, ERR_NOMEM, "out of memory");
+    if (rc != 0) {
+        for (size_t i = 0; i < n; i++) {
+            out[i].outcome = EVENT_OUTCOME_FAILED;
+            out[i].e = e;
+        }
+        hd_batch_end(b);
+        return;
+    }
+    size_t held = 0; /* events not OK so far: only then can a subject be held */
+    for (size_t i = 0; i < n; i++) {
+        res[i] = EV_COUNT;
+        if (out[i].outcome != EVENT_OUTCOME_OK) { /* its payload could not be read */
+            held++;
+            continue;
+        }
+        if (held > 0 && subject_held(evs, out, i)) {
+            out[i].outcome = EVENT_OUTCOME_SKIPPED; /* an earlier reading of theirs failed */
+            held++;
+            continue;
+        }
+        hd_batch_event(b, i);
+        size_t mark = hd_batch_mark(b);
+        if (handle_reading(s, &evs[i], &rd[i], &res[i], &out[i].e) != 0) {
+            hd_batch_truncate(b, mark); /* nothing of a failed evaluation is written */
+            out[i].outcome = EVENT_OUTCOME_FAILED;
+            held++;
+            log_warn("homedoctor: %s: %s (retried)", evs[i].ref != NULL ? evs[i].ref : "?",
+                     out[i].e.msg);
+        }
+    }
+    struct hd_batch_written w;
+    hd_batch_flush(s, b, evs, n, out, &w);
+    atomic_fetch_add(&written_ra, (uint64_t)w.assessments);
+    atomic_fetch_add(&written_comm, (uint64_t)w.alerts);
+    int64_t done = clock_now_ms();
+    size_t counted[EV_COUNT] = {0};
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].outcome != EVENT_OUTCOME_SKIPPED && rd[i].kind == RD_DOSE)
+            hd_adherence_count(out[i].outcome == EVENT_OUTCOME_FAILED, rd[i].dose_refused);
+        if (out[i].outcome == EVENT_OUTCOME_SKIPPED || res[i] == EV_COUNT)
+            continue; /* a dose (counted above), about no one, or not handled yet */
+        enum ev_result r = out[i].outcome == EVENT_OUTCOME_FAILED ? EV_FAILED : res[i];
+        atomic_fetch_add(&ev_counts[r], 1);
+        counted[r]++;
+        if (r == EV_EVALUATED)
+            histogram_observe(&lag, (double)(done - evs[i].created_ms) / 1e3);
+    }
+    hd_batch_end(b);
+    log_info("homedoctor: %zu events: %zu evaluated, %zu refused, %zu ignored, %zu failed; %d "
+             "assessments and %d alerts written",
+             n, counted[EV_EVALUATED], counted[EV_REFUSED], counted[EV_IGNORED], counted[EV_FAILED],
+             w.assessments, w.alerts);
 }
 
 /* ---- start-up ---- */
@@ -492,7 +698,8 @@ int homedoctor_service_register(struct store *s, const struct config *cfg, struc
     if (rc == 0)
         rc = ensure_client(s, e);
     if (rc == 0)
-        rc = event_handler_register(EVENT_READING_STORED, HOMEDOCTOR_CONSUMER, on_reading, s);
+        rc =
+            event_handler_register_batch(EVENT_READING_STORED, HOMEDOCTOR_CONSUMER, on_readings, s);
     if (rc == 0)
         rc = hd_adherence_register(e); /* rule 6: the pill box's dose events (its metrics) */
     if (rc == 0 && http_metrics_add(metrics_render, NULL) != 0)

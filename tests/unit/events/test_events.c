@@ -287,6 +287,118 @@ static void a_failure_is_kept_on_its_delivery_row(void **state)
     assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM event_consumer WHERE done_seq > 0"), 0);
 }
 
+/* A batch consumer: every due event in one call, in seq order; a failed event holds back its
+ * subject's later events (whatever the handler said of them) while other subjects go on; a
+ * skipped one is handed over again without an attempt counted. */
+struct bseen {
+    char log[64][40]; /* "call:subject:payload:attempt" for every event handed over */
+    int n, calls;
+    int sizes[16];
+    int fail_a, skip_b; /* fail (skip) the next event of subject a (b) this many times */
+};
+
+static void record_batch(const struct event *evs, size_t n, struct event_result *out, void *ctx)
+{
+    struct bseen *s = ctx;
+    int call = __atomic_load_n(&s->calls, __ATOMIC_SEQ_CST);
+    if (call < 16)
+        s->sizes[call] = (int)n;
+    for (size_t i = 0; i < n; i++) {
+        const struct event *ev = &evs[i];
+        if (s->n < 64) {
+            snprintf(s->log[s->n], sizeof s->log[0], "%d:%s:%s:%d", call,
+                     ev->subject ? ev->subject : "-", ev->payload, ev->attempt);
+            s->n++;
+        }
+        if (ev->subject != NULL && strcmp(ev->subject, "a") == 0 && s->fail_a > 0) {
+            s->fail_a--;
+            out[i].outcome = EVENT_OUTCOME_FAILED;
+            err_set(&out[i].e, ERR_UNAVAILABLE, "the batch consumer is down");
+        } else if (ev->subject != NULL && strcmp(ev->subject, "b") == 0 && s->skip_b > 0) {
+            s->skip_b--;
+            out[i].outcome = EVENT_OUTCOME_SKIPPED;
+        }
+    }
+    __atomic_store_n(&s->calls, call + 1, __ATOMIC_SEQ_CST);
+}
+
+static void a_batch_consumer_gets_every_due_event_in_one_call(void **state)
+{
+    struct fx *f = *state;
+    static struct bseen b;
+    static struct seen each;
+    memset(&b, 0, sizeof b);
+    memset(&each, 0, sizeof each);
+    b.fail_a = 1;
+    b.skip_b = 1;
+    assert_int_equal(event_handler_register_batch("reading.stored", "batch", record_batch, &b), 0);
+    assert_int_equal(event_handler_register_batch("reading.stored", "batch", record_batch, &b),
+                     ERR_INVALID);
+    assert_int_equal(event_handler_register_batch("reading.stored", "nofn", NULL, &b), ERR_INVALID);
+    assert_int_equal(event_handler_register("reading.stored", "each", record, &each), 0);
+    append(f, "reading.stored", "a", "a1");
+    append(f, "reading.stored", "b", "b1");
+    append(f, "reading.stored", "a", "a2");
+    append(f, "reading.stored", NULL, "n1");
+    append(f, "reading.stored", "b", "b2");
+    append(f, "reading.stored", "c", "c1");
+    append(f, "reading.stored", "a", "a3");
+    struct event_stats before;
+    event_worker_stats(&before);
+    struct err e = {0};
+    struct event_worker_options o = {.poll_ms = 20, .retry_min_ms = 30};
+    assert_int_equal(event_worker_start(f->s, &o, &e), 0);
+    wait_for(&each, 7);
+    for (int i = 0; i < 1000 && fx_count(f, "SELECT done_seq FROM event_consumer WHERE "
+                                            "consumer = 'batch'") < 7;
+         i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    event_worker_stop();
+    /* the first call: all seven, in seq order */
+    assert_int_equal(b.sizes[0], 7);
+    assert_string_equal(b.log[0], "0:a:a1:1");
+    assert_string_equal(b.log[1], "0:b:b1:1");
+    assert_string_equal(b.log[2], "0:a:a2:1");
+    assert_string_equal(b.log[3], "0:-:n1:1");
+    assert_string_equal(b.log[4], "0:b:b2:1");
+    assert_string_equal(b.log[5], "0:c:c1:1");
+    assert_string_equal(b.log[6], "0:a:a3:1");
+    /* b1 skipped: b1 and b2 again in the next pass, b1 with the same attempt number; a1 failed:
+     * a1 (attempt 2), a2 and a3 only after its backoff, still in order; n1 and c1 once */
+    int b1 = 0, b2 = 0, a1 = 0, n1 = 0, c1 = 0, last_a = 0;
+    for (int i = 7; i < b.n; i++) {
+        const char *x = strchr(b.log[i], ':') + 1;
+        b1 += strcmp(x, "b:b1:1") == 0;
+        b2 += strncmp(x, "b:b2:", 5) == 0;
+        n1 += strncmp(x, "-:n1:", 5) == 0;
+        c1 += strncmp(x, "c:c1:", 5) == 0;
+        if (strncmp(x, "a:a", 3) == 0) {
+            int k = x[3] - '0';
+            assert_true(k == last_a + 1); /* a1, a2, a3 in order, once each after the failure */
+            last_a = k;
+            a1 += strcmp(x, "a:a1:2") == 0;
+        }
+    }
+    assert_int_equal(b1, 1);
+    assert_int_equal(b2, 1);
+    assert_int_equal(a1, 1);
+    assert_int_equal(last_a, 3);
+    assert_int_equal(n1, 0);
+    assert_int_equal(c1, 0);
+    assert_true(b.calls >= 2 && b.calls <= 4);
+    struct event_stats after;
+    event_worker_stats(&after);
+    assert_true(after.batches - before.batches >= 2);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM event_delivery WHERE consumer = 'batch' "
+                                 "AND delivered_ms IS NULL"),
+                     0);
+    /* the per-event consumer of the same kind is not affected */
+    assert_string_equal(each.log[0], "a:a1");
+    assert_string_equal(each.log[6], "a:a3");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +411,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_failure_is_kept_on_its_delivery_row, setup, teardown),
         cmocka_unit_test_setup_teardown(a_coalescing_consumer_gets_the_newest_event_of_each_subject,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_batch_consumer_gets_every_due_event_in_one_call, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
