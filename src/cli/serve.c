@@ -120,7 +120,7 @@ static int register_routes(struct store *s, const struct config *cfg)
         rc = visits_rx_api_register(&router, &rx_routes, s, cfg);
     if (rc == 0)
         rc = mobility_api_register(&router, &mobility_routes, s, cfg);
-    rc = rc == 0 ? family_api_routes(&router, s) : rc; /* issue 8: /api/v1/me/family */
+    rc = rc == 0 ? family_api_routes(&router, s) : rc;   /* issue 8: /api/v1/me/family */
     rc = rc == 0 ? patients_api_routes(&router, s) : rc; /* issue 8: /api/v1/org/patients */
     /* last: the literal routes before it (/fhir/Consent, /fhir/AuditEvent,
      * /fhir/.well-known/smart-configuration) win over its /fhir/{type}/{id} patterns */
