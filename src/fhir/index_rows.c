@@ -2,6 +2,7 @@
  * search parameter's member paths and converting what it finds per parameter type. */
 #include "fhir/index_rows.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -615,6 +616,201 @@ static int walk(struct ctx *c, const json_t *v, const char *path, int depth)
     return walk(c, json_object_get(v, seg), rest, depth + 1);
 }
 
+/* ---- parameters stored under others' names ---- */
+
+static int indexed_param(const struct fhir_search_param *q)
+{
+    if (q->paths == NULL || q->paths[0] == NULL || strcmp(q->name, "_id") == 0 ||
+        strcmp(q->name, "_lastUpdated") == 0)
+        return 0;
+    switch (q->type) {
+    case FHIR_PARAM_TOKEN:
+    case FHIR_PARAM_DATE:
+    case FHIR_PARAM_REFERENCE:
+    case FHIR_PARAM_STRING:
+    case FHIR_PARAM_NUMBER:
+    case FHIR_PARAM_QUANTITY:
+    case FHIR_PARAM_URI:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list != NULL; list++)
+        if (strcmp(*list, s) == 0)
+            return 1;
+    return 0;
+}
+
+static size_t list_len(const char *const *list)
+{
+    size_t n = 0;
+    while (list[n] != NULL)
+        n++;
+    return n;
+}
+
+/* Is every entry of a in b? */
+static int list_subset(const char *const *a, const char *const *b)
+{
+    if (a == b)
+        return 1;
+    for (; *a != NULL; a++)
+        if (!in_list(*a, b))
+            return 0;
+    return 1;
+}
+
+#define ALIAS_DEPTH_MAX 8
+
+static int stored_as(const struct fhir_search_param *ps, size_t np,
+                     const struct fhir_search_param *p, struct fhir_ix_stored *out, int depth);
+
+/* A reference parameter whose paths are another's and whose targets are among the other's
+ * (Observation "patient": "subject" restricted to Patient) is stored as the other. The order
+ * (any target, more targets, then the name) makes the relation acyclic. */
+static const struct fhir_search_param *ref_alias(const struct fhir_search_param *ps, size_t np,
+                                                 const struct fhir_search_param *p, int depth)
+{
+    if (p->type != FHIR_PARAM_REFERENCE || p->targets == NULL)
+        return NULL;
+    for (size_t i = 0; i < np; i++) {
+        const struct fhir_search_param *q = &ps[i];
+        struct fhir_ix_stored ignored;
+        if (q == p || q->type != FHIR_PARAM_REFERENCE || !indexed_param(q) ||
+            !list_subset(p->paths, q->paths) || !list_subset(q->paths, p->paths))
+            continue;
+        if (q->targets != NULL &&
+            (!list_subset(p->targets, q->targets) ||
+             (list_subset(q->targets, p->targets) && strcmp(q->name, p->name) > 0)))
+            continue;
+        if (stored_as(ps, np, q, &ignored, depth + 1) != 0)
+            continue; /* q is stored as a third one, which this loop finds too */
+        return q;
+    }
+    return NULL;
+}
+
+static int stored_as(const struct fhir_search_param *ps, size_t np,
+                     const struct fhir_search_param *p, struct fhir_ix_stored *out, int depth)
+{
+    memset(out, 0, sizeof *out);
+    if (depth > ALIAS_DEPTH_MAX || !indexed_param(p))
+        return 0;
+    if (p->type == FHIR_PARAM_REFERENCE) {
+        const struct fhir_search_param *q = ref_alias(ps, np, p, depth);
+        if (q == NULL)
+            return 0;
+        out->params[out->n++] = q->name;
+        out->targets = p->targets;
+        return 1;
+    }
+    /* a parameter whose paths are the paths of smaller ones of its type together
+     * (Observation "combo-code" = "code" + "component-code") */
+    size_t pn = list_len(p->paths);
+    if (pn < 2)
+        return 0;
+    for (size_t i = 0; i < np; i++) {
+        const struct fhir_search_param *q = &ps[i];
+        struct fhir_ix_stored ignored;
+        if (q == p || q->type != p->type || !indexed_param(q) || list_len(q->paths) >= pn ||
+            !list_subset(q->paths, p->paths) || stored_as(ps, np, q, &ignored, depth + 1) != 0)
+            continue;
+        if (out->n == FHIR_IX_STORED_MAX) {
+            memset(out, 0, sizeof *out);
+            return 0;
+        }
+        out->params[out->n++] = q->name;
+    }
+    for (const char *const *path = p->paths; *path != NULL; path++) {
+        int covered = 0;
+        for (size_t k = 0; k < out->n && !covered; k++)
+            for (size_t i = 0; i < np && !covered; i++)
+                covered = ps[i].name == out->params[k] && in_list(*path, ps[i].paths);
+        if (!covered) {
+            memset(out, 0, sizeof *out);
+            return 0;
+        }
+    }
+    return out->n > 0;
+}
+
+int fhir_ix_stored_as(fhir_search_params_fn params, const struct fhir_search_param *p,
+                      struct fhir_ix_stored *out)
+{
+    size_t np = 0;
+    const struct fhir_search_param *ps;
+    memset(out, 0, sizeof *out);
+    if (params != fhir_defs_search_params || p == NULL || p->resource == NULL)
+        return 0;
+    ps = params(p->resource, &np);
+    if (ps == NULL || p < ps || p >= ps + np)
+        return 0; /* not one of the definitions' own entries */
+    return stored_as(ps, np, p, out, 0);
+}
+
+/* The rows of one parameter are made together: drop a row equal to an earlier one of the same
+ * parameter (a resource naming one date or reference twice), as search needs it once. */
+static int same_row(const struct fhir_ix_row *x, const struct fhir_ix_row *y)
+{
+    if (x->kind != y->kind || x->param != y->param)
+        return 0;
+    switch (x->kind) {
+    case FHIR_IX_DATE:
+        return x->lo_ms == y->lo_ms && x->hi_ms == y->hi_ms;
+    case FHIR_IX_REF:
+        return same_text(x->target_type, y->target_type) && same_text(x->target_id, y->target_id) &&
+               same_text(x->url, y->url);
+    case FHIR_IX_STRING:
+        return same_text(x->norm, y->norm) && same_text(x->exact, y->exact);
+    case FHIR_IX_NUMBER:
+        return x->value == y->value;
+    case FHIR_IX_QUANTITY:
+        return x->value == y->value && same_text(x->system, y->system) &&
+               same_text(x->code, y->code) && same_text(x->display, y->display);
+    case FHIR_IX_URI:
+        return same_text(x->uri, y->uri);
+    default: /* tokens are deduplicated as they are made (token_seen) */
+        return 0;
+    }
+}
+
+static void dedupe_from(struct fhir_ix_rows *r, size_t from)
+{
+    size_t o = from;
+    for (size_t i = from; i < r->n; i++) {
+        int dup = 0;
+        for (size_t j = from; j < o && !dup; j++)
+            dup = same_row(&r->rows[j], &r->rows[i]);
+        if (!dup)
+            r->rows[o++] = r->rows[i];
+    }
+    r->n = o;
+}
+
+/* Which parameters of a type are stored as others, worked out once per thread and type (the
+ * definitions are static): the last type's answer is kept. */
+#define SKIP_CACHE_MAX 256
+static _Thread_local const struct fhir_search_param *skip_ps;
+static _Thread_local unsigned char skip_of[SKIP_CACHE_MAX];
+
+static int skipped(fhir_search_params_fn params, const struct fhir_search_param *ps, size_t np,
+                   size_t i)
+{
+    struct fhir_ix_stored st;
+    if (params != fhir_defs_search_params || np > SKIP_CACHE_MAX)
+        return fhir_ix_stored_as(params, &ps[i], &st);
+    if (skip_ps != ps) {
+        for (size_t k = 0; k < np; k++)
+            skip_of[k] = (unsigned char)fhir_ix_stored_as(params, &ps[k], &st);
+        skip_ps = ps;
+    }
+    return skip_of[i];
+}
+
 int fhir_index_rows(const json_t *resource, fhir_search_params_fn params, struct arena *a,
                     struct fhir_ix_rows *out, struct err *e)
 {
@@ -632,6 +828,9 @@ int fhir_index_rows(const json_t *resource, fhir_search_params_fn params, struct
         if (c.p->paths == NULL || strcmp(c.p->name, "_id") == 0 ||
             strcmp(c.p->name, "_lastUpdated") == 0)
             continue;
+        if (skipped(params, ps, np, i))
+            continue; /* its rows are those of the parameters it is stored as */
+        size_t from = out->n;
         for (const char *const *path = c.p->paths; *path != NULL; path++) {
             int rc = walk(&c, resource, *path, 0);
             if (rc != 0) {
@@ -640,6 +839,8 @@ int fhir_index_rows(const json_t *resource, fhir_search_params_fn params, struct
                 return rc;
             }
         }
+        if (c.p->type != FHIR_PARAM_TOKEN && out->n - from > 1)
+            dedupe_from(out, from);
     }
     return 0;
 }
@@ -651,68 +852,148 @@ static struct store_value text_or_null(const char *s)
     return s != NULL ? STORE_TEXT_V(s) : STORE_NULL_V;
 }
 
-int fhir_index_rows_insert(struct store_tx *tx, const char *rtype, const char *id,
-                           const char *subject, const struct fhir_ix_rows *rows, struct err *e)
+/* Columns of each table after (rtype, id, param, n), and how many. */
+static const char *const ix_cols[FHIR_IX_KINDS] = {
+    "system, code, display, subject",
+    "lo_ms, hi_ms",
+    "target_type, target_id, url",
+    "norm, exact",
+    "value",
+    "value, system, code, unit",
+    "value",
+};
+static const size_t ix_ncols[FHIR_IX_KINDS] = {4, 2, 3, 2, 1, 4, 1};
+
+#define IX_CHUNK_MAX   8 /* rows per INSERT: 8, 4, 2 or 1 (few distinct statements to cache) */
+#define IX_CHUNK_KINDS 4 /* 1, 2, 4, 8 */
+#define IX_SQL_MAX     1024
+
+/* "INSERT INTO t (rtype, id, param, n, cols) VALUES (...), (...)" for k rows of kind. */
+static int insert_sql(enum fhir_ix_kind kind, size_t k, char *buf, size_t size)
 {
-    static const char *const sql[FHIR_IX_KINDS] = {
-        "INSERT INTO fhir_ix_token(rtype, id, param, system, code, display, subject) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        "INSERT INTO fhir_ix_date(rtype, id, param, lo_ms, hi_ms) VALUES (?, ?, ?, ?, ?)",
-        "INSERT INTO fhir_ix_ref(rtype, id, param, target_type, target_id, url) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        "INSERT INTO fhir_ix_string(rtype, id, param, norm, exact) VALUES (?, ?, ?, ?, ?)",
-        "INSERT INTO fhir_ix_number(rtype, id, param, value) "
-        "VALUES (?, ?, ?, CAST(? AS DOUBLE PRECISION))",
-        "INSERT INTO fhir_ix_quantity(rtype, id, param, value, system, code, unit) "
-        "VALUES (?, ?, ?, CAST(? AS DOUBLE PRECISION), ?, ?, ?)",
-        "INSERT INTO fhir_ix_uri(rtype, id, param, value) VALUES (?, ?, ?, ?)",
-    };
-    for (size_t i = 0; i < rows->n; i++) {
-        const struct fhir_ix_row *r = &rows->rows[i];
-        struct store_value v[7] = {STORE_TEXT_V(rtype), STORE_TEXT_V(id), STORE_TEXT_V(r->param)};
-        size_t nv = 3;
-        char num[40];
-        if ((unsigned)r->kind >= FHIR_IX_KINDS)
-            return err_set(e, ERR_INTERNAL, "bad index row kind");
-        switch (r->kind) {
-        case FHIR_IX_TOKEN:
+    size_t o = 0;
+    int w = snprintf(buf, size, "INSERT INTO %s (rtype, id, param, n, %s) VALUES ", tables[kind],
+                     ix_cols[kind]);
+    if (w < 0 || (size_t)w >= size)
+        return ERR_INTERNAL;
+    o = (size_t)w;
+    for (size_t r = 0; r < k; r++) {
+        const char *sep = r > 0 ? ", " : "";
+        w = snprintf(buf + o, size - o, "%s(?, ?, ?, ?", sep);
+        if (w < 0 || (size_t)w >= size - o)
+            return ERR_INTERNAL;
+        o += (size_t)w;
+        for (size_t c = 0; c < ix_ncols[kind]; c++) {
+            int num = (kind == FHIR_IX_NUMBER || kind == FHIR_IX_QUANTITY) && c == 0;
+            w = snprintf(buf + o, size - o, "%s", num ? ", CAST(? AS DOUBLE PRECISION)" : ", ?");
+            if (w < 0 || (size_t)w >= size - o)
+                return ERR_INTERNAL;
+            o += (size_t)w;
+        }
+        if (o + 2 > size)
+            return ERR_INTERNAL;
+        buf[o++] = ')';
+        buf[o] = '\0';
+    }
+    return 0;
+}
+
+/* Appends the values of row r (number n of its table for this resource) to v. num: room for
+ * the text of a number. */
+static size_t row_values(const struct fhir_ix_row *r, const char *rtype, const char *id,
+                         const char *subject, int64_t n, char num[40], struct store_value *v)
+{
+    size_t nv = 0;
+    v[nv++] = STORE_TEXT_V(rtype);
+    v[nv++] = STORE_TEXT_V(id);
+    v[nv++] = STORE_TEXT_V(r->param);
+    v[nv++] = STORE_INT_V(n);
+    switch (r->kind) {
+    case FHIR_IX_TOKEN:
+        v[nv++] = text_or_null(r->system);
+        v[nv++] = text_or_null(r->code);
+        v[nv++] = text_or_null(r->display);
+        v[nv++] = text_or_null(subject);
+        break;
+    case FHIR_IX_DATE:
+        v[nv++] = STORE_INT_V(r->lo_ms);
+        v[nv++] = STORE_INT_V(r->hi_ms);
+        break;
+    case FHIR_IX_REF:
+        v[nv++] = text_or_null(r->target_type);
+        v[nv++] = text_or_null(r->target_id);
+        v[nv++] = text_or_null(r->url);
+        break;
+    case FHIR_IX_STRING:
+        v[nv++] = text_or_null(r->norm);
+        v[nv++] = text_or_null(r->exact);
+        break;
+    case FHIR_IX_NUMBER:
+    case FHIR_IX_QUANTITY:
+        snprintf(num, 40, "%.17g", r->value);
+        v[nv++] = STORE_TEXT_V(num);
+        if (r->kind == FHIR_IX_QUANTITY) {
             v[nv++] = text_or_null(r->system);
             v[nv++] = text_or_null(r->code);
             v[nv++] = text_or_null(r->display);
-            v[nv++] = text_or_null(subject);
-            break;
-        case FHIR_IX_DATE:
-            v[nv++] = STORE_INT_V(r->lo_ms);
-            v[nv++] = STORE_INT_V(r->hi_ms);
-            break;
-        case FHIR_IX_REF:
-            v[nv++] = text_or_null(r->target_type);
-            v[nv++] = text_or_null(r->target_id);
-            v[nv++] = text_or_null(r->url);
-            break;
-        case FHIR_IX_STRING:
-            v[nv++] = text_or_null(r->norm);
-            v[nv++] = text_or_null(r->exact);
-            break;
-        case FHIR_IX_NUMBER:
-        case FHIR_IX_QUANTITY:
-            snprintf(num, sizeof num, "%.17g", r->value);
-            v[nv++] = STORE_TEXT_V(num);
-            if (r->kind == FHIR_IX_QUANTITY) {
-                v[nv++] = text_or_null(r->system);
-                v[nv++] = text_or_null(r->code);
-                v[nv++] = text_or_null(r->display);
-            }
-            break;
-        case FHIR_IX_URI:
-            v[nv++] = text_or_null(r->uri);
-            break;
-        default:
-            break;
         }
-        int rc = store_tx_exec(tx, sql[r->kind], v, nv, e);
-        if (rc < 0)
-            return rc;
+        break;
+    case FHIR_IX_URI:
+        v[nv++] = text_or_null(r->uri);
+        break;
+    default:
+        break;
+    }
+    return nv;
+}
+
+/* The INSERT texts, made once: [kind][0..3] for 1, 2, 4 and 8 rows ("" if one did not fit). */
+static char ix_sql[FHIR_IX_KINDS][IX_CHUNK_KINDS][IX_SQL_MAX];
+static pthread_once_t ix_sql_once = PTHREAD_ONCE_INIT;
+
+static void ix_sql_make(void)
+{
+    for (int kind = 0; kind < FHIR_IX_KINDS; kind++)
+        for (size_t c = 0; c < IX_CHUNK_KINDS; c++)
+            if (insert_sql((enum fhir_ix_kind)kind, (size_t)1 << c, ix_sql[kind][c], IX_SQL_MAX) !=
+                0)
+                ix_sql[kind][c][0] = '\0';
+}
+
+int fhir_index_rows_insert(struct store_tx *tx, const char *rtype, const char *id,
+                           const char *subject, const struct fhir_ix_rows *rows, struct err *e)
+{
+    pthread_once(&ix_sql_once, ix_sql_make);
+    size_t count[FHIR_IX_KINDS] = {0};
+    for (size_t i = 0; i < rows->n; i++) {
+        if ((unsigned)rows->rows[i].kind >= FHIR_IX_KINDS)
+            return err_set(e, ERR_INTERNAL, "bad index row kind");
+        count[rows->rows[i].kind]++;
+    }
+    /* per table, its rows numbered 0, 1, ... (the key's n), written IX_CHUNK_MAX at a time */
+    for (int kind = 0; kind < FHIR_IX_KINDS; kind++) {
+        size_t next = 0; /* the next row of this kind to look at */
+        int64_t n = 0;
+        for (;;) {
+            const struct fhir_ix_row *chunk[IX_CHUNK_MAX];
+            size_t k = 0, avail = count[kind] - (size_t)n;
+            if (avail == 0)
+                break;
+            size_t c = avail >= 8 ? 3 : avail >= 4 ? 2 : avail >= 2 ? 1 : 0, want = (size_t)1 << c;
+            for (; next < rows->n && k < want; next++)
+                if (rows->rows[next].kind == (enum fhir_ix_kind)kind)
+                    chunk[k++] = &rows->rows[next];
+            struct store_value v[IX_CHUNK_MAX * 8];
+            char num[IX_CHUNK_MAX][40];
+            size_t nv = 0;
+            for (size_t r = 0; r < k; r++)
+                nv += row_values(chunk[r], rtype, id, subject, n++, num[r], v + nv);
+            if (ix_sql[kind][c][0] == '\0')
+                return err_set(e, ERR_INTERNAL, "index insert statement too long");
+            int rc = store_tx_exec(tx, ix_sql[kind][c], v, nv, e);
+            if (rc < 0)
+                return rc;
+        }
     }
     return 0;
 }

@@ -58,20 +58,42 @@ struct fhir_ix_rows {
  * passed in so that tests can use a table of their own. */
 typedef const struct fhir_search_param *(*fhir_search_params_fn)(const char *resource, size_t *n);
 
+/* A search parameter whose index rows are other parameters' rows (docs/internals/fhir-search.md
+ * "Parameters stored once"): Observation "patient" is "subject" restricted to Patient targets,
+ * "combo-code" is "code" and "component-code" together. Such a parameter gets no rows of its
+ * own; a search on it reads the rows of params[0..n) (of a reference, only those whose
+ * target_type is in targets, or URL rows with no target_type). */
+#define FHIR_IX_STORED_MAX 4
+struct fhir_ix_stored {
+    const char *params[FHIR_IX_STORED_MAX];
+    size_t n;
+    const char *const *targets; /* NULL: every row */
+};
+
+/* Fills out and returns 1 when p (an entry of the definitions params() gives, defs.h) is stored
+ * as other parameters; 0 (out empty) when it has rows of its own. Only the FHIR definitions
+ * (params == fhir_defs_search_params) share rows: another table (a test's) is stored as it
+ * is. */
+int fhir_ix_stored_as(fhir_search_params_fn params, const struct fhir_search_param *p,
+                      struct fhir_ix_stored *out);
+
 /* The table name of a kind ("fhir_ix_token" ...). */
 const char *fhir_ix_table(enum fhir_ix_kind kind);
 
 /* Extracts the index rows of resource (a parsed FHIR resource: an object with a string
  * "resourceType") for every search parameter params() lists for its type: _id and
  * _lastUpdated are left out (they are columns of fhir_resource), as are composite and special
- * parameters. Values of a shape a parameter cannot index (a Range for a date, say) are skipped.
+ * parameters and parameters stored as others (fhir_ix_stored_as). Values of a shape a parameter
+ * cannot index (a Range for a date, say) are skipped, and a row equal to an earlier one of the
+ * same parameter is dropped.
  * out is reset and filled in a. Returns 0; ERR_INVALID when resource has no resourceType or
  * the type is unknown to params(); ERR_TOOBIG past FHIR_IX_ROWS_MAX rows; ERR_NOMEM. */
 int fhir_index_rows(const json_t *resource, fhir_search_params_fn params, struct arena *a,
                     struct fhir_ix_rows *out, struct err *e);
 
 /* Inside a write: inserts rows for the resource (rtype, id) of subject (the citizen's person
- * id, as fhir_resource.subject; NULL for data about no one), one INSERT each. Token rows carry
+ * id, as fhir_resource.subject; NULL for data about no one): per table one INSERT of up to 8
+ * rows, numbered 0, 1, ... per table and resource (the key's n, migration 18). Token rows carry
  * the subject (migration 12). Returns 0 or the first store error. */
 int fhir_index_rows_insert(struct store_tx *tx, const char *rtype, const char *id,
                            const char *subject, const struct fhir_ix_rows *rows, struct err *e);

@@ -28,6 +28,12 @@ int fhir_id_valid(const char *id)
 /* ---- reads ---- */
 
 #define COLS "rtype, id, version, updated_ms, subject, category, "
+/* A version row with its body: fhir_version keeps the bodies of superseded versions only; the
+ * current version's is fhir_resource's (migration 18, docs/internals/fhir.md "Storage"). */
+#define VCOLS                                                                                      \
+    "v.rtype, v.id, v.version, v.updated_ms, v.subject, v.category, v.method, "                    \
+    "COALESCE(v.body, r.body) FROM fhir_version v LEFT JOIN fhir_resource r "                      \
+    "ON r.rtype = v.rtype AND r.id = v.id AND r.version = v.version AND v.body IS NULL "
 
 struct read_ctx {
     struct arena *a;
@@ -107,10 +113,8 @@ int fhir_resource_vread(struct store *s, const char *rtype, const char *id, int6
 {
     struct read_ctx c = {.a = a, .out = out, .history = 1};
     struct store_value p[] = {STORE_TEXT_V(rtype), STORE_TEXT_V(id), STORE_INT_V(version)};
-    int rc = store_query(s,
-                         "SELECT " COLS "method, body FROM fhir_version "
-                         "WHERE rtype = ? AND id = ? AND version = ?",
-                         p, 3, one_row, &c, e);
+    int rc = store_query(s, "SELECT " VCOLS "WHERE v.rtype = ? AND v.id = ? AND v.version = ?", p,
+                         3, one_row, &c, e);
     return finish_read(rc, &c, e);
 }
 
@@ -138,8 +142,8 @@ int fhir_resource_history(struct store *s, const struct fhir_history_q *q, fhir_
         p[n++] = STORE_INT_V(q->since_ms);
         p[n++] = STORE_INT_V(q->before_version > 0 ? q->before_version : INT64_MAX);
         p[n++] = STORE_INT_V(limit);
-        sql = "SELECT " COLS "method, body FROM fhir_version WHERE rtype = ? AND id = ? "
-              "AND updated_ms >= ? AND version < ? ORDER BY version DESC LIMIT ?";
+        sql = "SELECT " VCOLS "WHERE v.rtype = ? AND v.id = ? "
+              "AND v.updated_ms >= ? AND v.version < ? ORDER BY v.version DESC LIMIT ?";
     } else if (q->before_ms > 0) {
         p[n++] = STORE_TEXT_V(q->rtype);
         p[n++] = STORE_INT_V(q->since_ms);
@@ -150,16 +154,16 @@ int fhir_resource_history(struct store *s, const struct fhir_history_q *q, fhir_
         p[n++] = STORE_TEXT_V(q->before_id != NULL ? q->before_id : "");
         p[n++] = STORE_INT_V(q->before_version);
         p[n++] = STORE_INT_V(limit);
-        sql = "SELECT " COLS "method, body FROM fhir_version WHERE rtype = ? "
-              "AND updated_ms >= ? AND (updated_ms < ? OR (updated_ms = ? AND id < ?) OR "
-              "(updated_ms = ? AND id = ? AND version < ?)) "
-              "ORDER BY updated_ms DESC, id DESC, version DESC LIMIT ?";
+        sql = "SELECT " VCOLS "WHERE v.rtype = ? "
+              "AND v.updated_ms >= ? AND (v.updated_ms < ? OR (v.updated_ms = ? AND v.id < ?) OR "
+              "(v.updated_ms = ? AND v.id = ? AND v.version < ?)) "
+              "ORDER BY v.updated_ms DESC, v.id DESC, v.version DESC LIMIT ?";
     } else {
         p[n++] = STORE_TEXT_V(q->rtype);
         p[n++] = STORE_INT_V(q->since_ms);
         p[n++] = STORE_INT_V(limit);
-        sql = "SELECT " COLS "method, body FROM fhir_version WHERE rtype = ? "
-              "AND updated_ms >= ? ORDER BY updated_ms DESC, id DESC, version DESC LIMIT ?";
+        sql = "SELECT " VCOLS "WHERE v.rtype = ? "
+              "AND v.updated_ms >= ? ORDER BY v.updated_ms DESC, v.id DESC, v.version DESC LIMIT ?";
     }
     int rc = store_query(s, sql, p, n, each_row, &c, e);
     if (rc == 0 && c.nomem)
@@ -216,8 +220,23 @@ static int stamp(struct fhir_write *w, struct err *e)
     return w->body != NULL ? 0 : err_set(e, ERR_NOMEM, "out of memory");
 }
 
-static int put_rows(struct store_tx *tx, struct fhir_write *w, const char *method, struct err *e)
+/* The write's rows: the superseded current body (superseded: 1 when an update or delete
+ * replaces a live version) moves into its version row, then the resource row and the new
+ * version row, which has no body (the current body is the resource row's). */
+static int put_rows(struct store_tx *tx, struct fhir_write *w, const char *method, int superseded,
+                    int64_t prev_version, struct err *e)
 {
+    if (superseded) {
+        struct store_value k[] = {STORE_TEXT_V(w->rtype), STORE_TEXT_V(w->id),
+                                  STORE_INT_V(prev_version)};
+        int urc = store_tx_exec(tx,
+                                "UPDATE fhir_version SET body = (SELECT r.body FROM fhir_resource "
+                                "r WHERE r.rtype = fhir_version.rtype AND r.id = fhir_version.id) "
+                                "WHERE rtype = ? AND id = ? AND version = ? AND body IS NULL",
+                                k, 3, e);
+        if (urc < 0)
+            return urc;
+    }
     struct store_value subj = w->subject != NULL ? STORE_TEXT_V(w->subject) : STORE_NULL_V;
     struct store_value cat = w->category != NULL ? STORE_TEXT_V(w->category) : STORE_NULL_V;
     struct store_value body =
@@ -248,7 +267,7 @@ static int put_rows(struct store_tx *tx, struct fhir_write *w, const char *metho
                               STORE_TEXT_V(method),
                               subj,
                               cat,
-                              body};
+                              STORE_NULL_V};
     rc = store_tx_exec(tx,
                        "INSERT INTO fhir_version (rtype, id, version, updated_ms, method, "
                        "subject, category, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -377,7 +396,8 @@ int fhir_resource_write_fn(struct store_tx *tx, void *ctx, struct err *e)
     if (w->op != FHIR_WRITE_DELETE && !stamped && (rc = stamp(w, e)) != 0)
         return rc;
     static const char *const methods[] = {"create", "update", "delete"};
-    if ((rc = put_rows(tx, w, methods[w->op], e)) != 0)
+    int superseded = cur.found && !cur.deleted && w->op != FHIR_WRITE_CREATE;
+    if ((rc = put_rows(tx, w, methods[w->op], superseded, cur.version, e)) != 0)
         return rc;
     /* index rows exist only for a resource's row: none to drop when it has none yet */
     if (cur.found && (rc = index_delete(tx, w, e)) != 0)

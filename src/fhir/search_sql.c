@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhir/index_rows.h"
 #include "fhir/owner.h"
 
 /* ---- a statement under construction ---- */
@@ -111,6 +112,51 @@ static const char *table_of(enum fhir_param_type t)
     default:
         return NULL;
     }
+}
+
+/* The rows of parameter p in index table alias t ("x"): "t.param = ?", or for a parameter
+ * stored as others (index_rows.h, fhir_ix_stored_as) "t.param IN (?, ...)" and, for a reference
+ * narrower than the one it is stored as, only rows of its target types (or URL rows). */
+static void param_cond(struct sb *b, const char *t, const struct fhir_search_param *p)
+{
+    struct fhir_ix_stored st;
+    char col[96];
+    snprintf(col, sizeof col, "%s.param", t);
+    put(b, col);
+    if (!fhir_ix_stored_as(fhir_defs_search_params, p, &st)) {
+        put(b, " = ");
+        q_text(b, p->name);
+        return;
+    }
+    if (st.n == 1) {
+        put(b, " = ");
+        q_text(b, st.params[0]);
+    } else {
+        put(b, " IN (");
+        for (size_t i = 0; i < st.n; i++) {
+            if (i > 0)
+                put(b, ", ");
+            q_text(b, st.params[i]);
+        }
+        put(b, ")");
+    }
+    if (st.targets != NULL) {
+        snprintf(col, sizeof col, " AND (%s.target_type IS NULL OR %s.target_type IN (", t, t);
+        put(b, col);
+        for (const char *const *x = st.targets; *x != NULL; x++) {
+            if (x != st.targets)
+                put(b, ", ");
+            q_text(b, *x);
+        }
+        put(b, "))");
+    }
+}
+
+/* Is p stored under its own name (not as other parameters)? */
+static int stored_itself(const struct fhir_search_param *p)
+{
+    struct fhir_ix_stored st;
+    return !fhir_ix_stored_as(fhir_defs_search_params, p, &st);
 }
 
 /* lo and hi: the column expressions of the indexed range. */
@@ -237,31 +283,60 @@ static char *like_pattern(struct arena *a, const char *text, int contains)
     return p;
 }
 
-static void value_cond(struct sb *b, const struct fhir_search_clause *cl,
-                       const struct fhir_search_value *v)
+/* The value columns of an index row in a condition. In a correlated probe (probe: 1) they are
+ * written as expressions, (x.code || '') or (x.value + 0), which no index answers: the probe
+ * then reads the resource's rows by the table's key (rtype, id, param, n) instead of walking a
+ * "by value" index that (rtype, param, value) alone would prefer (migration 18 made the key the
+ * by-resource index; SQLite without statistics picks the index with the most equalities). */
+struct vcols {
+    const char *lo, *hi, *value, *system, *code, *unit, *exact, *norm, *url, *target_type,
+        *target_id;
+};
+static const struct vcols plain_cols = {"x.lo_ms", "x.hi_ms",       "x.value",    "x.system",
+                                        "x.code",  "x.unit",        "x.exact",    "x.norm",
+                                        "x.url",   "x.target_type", "x.target_id"};
+static const struct vcols probe_cols = {
+    "(x.lo_ms + 0)",  "(x.hi_ms + 0)",         "(x.value + 0)",      "(x.system || '')",
+    "(x.code || '')", "(x.unit || '')",        "(x.exact || '')",    "(x.norm || '')",
+    "(x.url || '')",  "(x.target_type || '')", "(x.target_id || '')"};
+
+/* put(b, a) then put(b, c) */
+static void put2(struct sb *b, const char *a, const char *c)
 {
+    put(b, a);
+    put(b, c);
+}
+
+static void value_cond(struct sb *b, const struct fhir_search_clause *cl,
+                       const struct fhir_search_value *v, int probe)
+{
+    const struct vcols *k = probe ? &probe_cols : &plain_cols;
     switch (cl->type) {
     case FHIR_PARAM_DATE:
-        date_cond(b, "x.lo_ms", "x.hi_ms", v);
+        date_cond(b, k->lo, k->hi, v);
         break;
     case FHIR_PARAM_NUMBER:
-        number_cond(b, "x.value", v);
+        number_cond(b, k->value, v);
         break;
     case FHIR_PARAM_QUANTITY:
         put(b, "(");
-        number_cond(b, "x.value", v);
+        number_cond(b, k->value, v);
         if (v->sys == FHIR_SYS_GIVEN) {
-            put(b, " AND x.system = ");
+            put2(b, " AND ", k->system);
+            put(b, " = ");
             q_text(b, v->system);
         }
         if (v->code != NULL) {
             if (v->sys == FHIR_SYS_GIVEN) {
-                put(b, " AND x.code = ");
+                put2(b, " AND ", k->code);
+                put(b, " = ");
                 q_text(b, v->code);
             } else {
-                put(b, " AND (x.code = ");
+                put2(b, " AND (", k->code);
+                put(b, " = ");
                 q_text(b, v->code);
-                put(b, " OR x.unit = ");
+                put2(b, " OR ", k->unit);
+                put(b, " = ");
                 q_text(b, v->code);
                 put(b, ")");
             }
@@ -271,22 +346,22 @@ static void value_cond(struct sb *b, const struct fhir_search_clause *cl,
     case FHIR_PARAM_TOKEN:
         put(b, "(");
         if (v->sys == FHIR_SYS_NONE)
-            put(b, "x.system IS NULL AND ");
+            put2(b, k->system, " IS NULL AND ");
         if (v->sys == FHIR_SYS_GIVEN) {
-            put(b, "x.system = ");
+            put2(b, k->system, " = ");
             q_text(b, v->system);
             if (v->code != NULL)
                 put(b, " AND ");
         }
         if (v->code != NULL) {
-            put(b, "x.code = ");
+            put2(b, k->code, " = ");
             q_text(b, v->code);
         }
         put(b, ")");
         break;
     case FHIR_PARAM_STRING:
         if (cl->modifier == FHIR_MOD_EXACT) {
-            put(b, "x.exact = ");
+            put2(b, k->exact, " = ");
             q_text(b, v->text);
         } else {
             char *pat = like_pattern(b->a, v->text, cl->modifier == FHIR_MOD_CONTAINS);
@@ -294,29 +369,29 @@ static void value_cond(struct sb *b, const struct fhir_search_clause *cl,
                 b->nomem = 1;
                 return;
             }
-            put(b, "x.norm LIKE ");
+            put2(b, k->norm, " LIKE ");
             q_text(b, pat);
             put(b, " ESCAPE '\\'");
         }
         break;
     case FHIR_PARAM_REFERENCE:
         if (v->url != NULL) {
-            put(b, "x.url = ");
+            put2(b, k->url, " = ");
             q_text(b, v->url);
             break;
         }
         put(b, "(");
         if (v->target_type != NULL) {
-            put(b, "x.target_type = ");
+            put2(b, k->target_type, " = ");
             q_text(b, v->target_type);
             put(b, " AND ");
         }
-        put(b, "x.target_id = ");
+        put2(b, k->target_id, " = ");
         q_text(b, v->target_id);
         put(b, ")");
         break;
     case FHIR_PARAM_URI:
-        put(b, "x.value = ");
+        put2(b, k->value, " = ");
         q_text(b, v->text);
         break;
     default:
@@ -388,19 +463,19 @@ static void clause_sql(struct sb *b, const struct fhir_search_clause *cl, const 
         put(b, table);
         put(b, " x WHERE x.rtype = ");
         q_text(b, rtype); /* not r.rtype: an uncorrelated list is computed once */
-        put(b, " AND x.param = ");
+        put(b, " AND ");
     } else {
         put(b, negate ? "NOT EXISTS (SELECT 1 FROM " : "EXISTS (SELECT 1 FROM ");
         put(b, table);
-        put(b, " x WHERE x.rtype = r.rtype AND x.id = r.id AND x.param = ");
+        put(b, " x WHERE x.rtype = r.rtype AND x.id = r.id AND ");
     }
-    q_text(b, cl->param->name);
+    param_cond(b, "x", cl->param);
     if (cl->modifier != FHIR_MOD_MISSING) {
         put(b, " AND (");
         for (size_t i = 0; i < cl->nvalues; i++) {
             if (i > 0)
                 put(b, " OR ");
-            value_cond(b, cl, &cl->values[i]);
+            value_cond(b, cl, &cl->values[i], !(drive && !negate));
         }
         put(b, ")");
     }
@@ -457,7 +532,8 @@ static int single_code(const struct fhir_search_clause *cl)
 {
     return cl->special == FHIR_SP_NONE && cl->type == FHIR_PARAM_TOKEN &&
            cl->modifier == FHIR_MOD_NONE && cl->nvalues == 1 &&
-           cl->values[0].sys == FHIR_SYS_GIVEN && cl->values[0].code != NULL;
+           cl->values[0].sys == FHIR_SYS_GIVEN && cl->values[0].code != NULL &&
+           stored_itself(cl->param); /* one parameter's rows: each resource once */
 }
 
 /* A search sorted by id only (the default) that names one citizen by their owner member and
@@ -540,8 +616,8 @@ static void sort_key_sql(struct sb *b, const struct fhir_search_sort *k)
     put(b, col);
     put(b, ") FROM ");
     put(b, table_of(k->type));
-    put(b, " x WHERE x.rtype = r.rtype AND x.id = r.id AND x.param = ");
-    q_text(b, k->param->name);
+    put(b, " x WHERE x.rtype = r.rtype AND x.id = r.id AND ");
+    param_cond(b, "x", k->param);
     put(b, ")");
 }
 
@@ -753,8 +829,8 @@ static int include_sql(const struct fhir_search *s, const struct fhir_sql_key *p
         if (!rev) {
             put(&b, "SELECT x.target_type, x.target_id FROM fhir_ix_ref x WHERE x.rtype = ");
             q_text(&b, inc->source_type);
-            put(&b, " AND x.param = ");
-            q_text(&b, inc->param->name);
+            put(&b, " AND ");
+            param_cond(&b, "x", inc->param);
             if (inc->target_type != NULL) {
                 put(&b, " AND x.target_type = ");
                 q_text(&b, inc->target_type);
@@ -765,8 +841,8 @@ static int include_sql(const struct fhir_search *s, const struct fhir_sql_key *p
         } else {
             put(&b, "SELECT x.rtype, x.id FROM fhir_ix_ref x WHERE x.rtype = ");
             q_text(&b, inc->source_type);
-            put(&b, " AND x.param = ");
-            q_text(&b, inc->param->name);
+            put(&b, " AND ");
+            param_cond(&b, "x", inc->param);
             put(&b, " AND x.target_type = ");
             q_text(&b, inc->target_type);
             put(&b, " AND x.target_id IN (");

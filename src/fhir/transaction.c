@@ -307,6 +307,13 @@ static int arm_write(struct bundle_call *bc, struct entry *en)
     if (w->record_audit &&
         fhir_access_event(bc->c.req, &bc->c.who, &en->t, en->action, &en->v, &w->ev) != 0)
         return -1;
+    /* a plain create is stamped, serialised and indexed here, on this worker, so that the
+     * store's single writer only inserts its rows (as POST /fhir/{type} does); should that
+     * fail, the write is left as it was and fails the same way in the writer */
+    if (w->op == FHIR_WRITE_CREATE && w->if_none_exist == NULL && w->resource != NULL) {
+        struct err ignored = {0};
+        (void)fhir_write_prepare_create(w, bc->c.req->arena, &ignored);
+    }
     return 0;
 }
 

@@ -532,6 +532,107 @@ static const struct store__migration migrations[] = {
                "CREATE INDEX family_invitation_by_subject ON family_invitation "
                "(subject_id, created_ms);",
     },
+    {
+        /* issues 5 and 6, the write volume of a FHIR resource (H-fwrite; docs/internals/fhir.md
+         * "Storage"): the body stored once (fhir_version keeps a body only for superseded
+         * versions: the current one is read from fhir_resource), and fhir_version and every
+         * search index table clustered on their key (SQLite: WITHOUT ROWID, so the table is its
+         * "by resource" index and one B-tree fewer per row; PostgreSQL: the primary key is that
+         * index). Index rows are numbered per resource (n) so that the key is unique without
+         * NULL columns. Existing rows are converted; fhir_version_by_time (no query used it) is
+         * dropped. Tables are copied aside and made anew rather than renamed (a rename makes
+         * SQLite rewrite the whole schema: 0.2 G instructions per open of a new store). */
+        .version = 18,
+        .name = "fhir_write_volume",
+        .sql =
+            "CREATE TABLE fhir_version_v17 AS SELECT * FROM fhir_version;"
+            "DROP TABLE fhir_version;"
+            "CREATE TABLE fhir_version (rtype TEXT NOT NULL, id TEXT NOT NULL, version INTEGER "
+            "NOT NULL, updated_ms BIGINT NOT NULL, method TEXT NOT NULL CHECK (method IN "
+            "('create', 'update', 'delete')), subject TEXT, category TEXT, body TEXT, CHECK "
+            "(method <> 'delete' OR body IS NULL), PRIMARY KEY (rtype, id, version)) WITHOUT "
+            "ROWID;"
+            "INSERT INTO fhir_version (rtype, id, version, updated_ms, method, subject, category, "
+            "body) SELECT v.rtype, v.id, v.version, v.updated_ms, v.method, v.subject, "
+            "v.category, CASE WHEN EXISTS (SELECT 1 FROM fhir_resource r WHERE r.rtype = v.rtype "
+            "AND r.id = v.id AND r.version = v.version AND r.deleted = 0) THEN NULL ELSE v.body "
+            "END FROM fhir_version_v17 v;"
+            "DROP TABLE fhir_version_v17;"
+            "CREATE INDEX fhir_version_by_type ON fhir_version (rtype, updated_ms);"
+            "CREATE TABLE fhir_ix_token_v17 AS SELECT * FROM fhir_ix_token;"
+            "DROP TABLE fhir_ix_token;"
+            "CREATE TABLE fhir_ix_token (rtype TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT "
+            "NULL, n INTEGER NOT NULL, system TEXT, code TEXT, display TEXT, subject TEXT, "
+            "PRIMARY KEY (rtype, id, param, n)) WITHOUT ROWID;"
+            "INSERT INTO fhir_ix_token (rtype, id, param, n, system, code, display, subject) "
+            "SELECT rtype, id, param, row_number() OVER (PARTITION BY rtype, id ORDER BY param) - "
+            "1, system, code, display, subject FROM fhir_ix_token_v17;"
+            "DROP TABLE fhir_ix_token_v17;"
+            "CREATE INDEX fhir_ix_token_by_code ON fhir_ix_token (rtype, param, code, system, "
+            "subject, id);"
+            "CREATE TABLE fhir_ix_date_v17 AS SELECT * FROM fhir_ix_date;"
+            "DROP TABLE fhir_ix_date;"
+            "CREATE TABLE fhir_ix_date (rtype TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT "
+            "NULL, n INTEGER NOT NULL, lo_ms BIGINT NOT NULL, hi_ms BIGINT NOT NULL, PRIMARY KEY "
+            "(rtype, id, param, n)) WITHOUT ROWID;"
+            "INSERT INTO fhir_ix_date (rtype, id, param, n, lo_ms, hi_ms) SELECT rtype, id, "
+            "param, row_number() OVER (PARTITION BY rtype, id ORDER BY param) - 1, lo_ms, hi_ms "
+            "FROM fhir_ix_date_v17;"
+            "DROP TABLE fhir_ix_date_v17;"
+            "CREATE INDEX fhir_ix_date_by_lo ON fhir_ix_date (rtype, param, lo_ms);"
+            "CREATE TABLE fhir_ix_ref_v17 AS SELECT * FROM fhir_ix_ref;"
+            "DROP TABLE fhir_ix_ref;"
+            "CREATE TABLE fhir_ix_ref (rtype TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT "
+            "NULL, n INTEGER NOT NULL, target_type TEXT, target_id TEXT, url TEXT, PRIMARY KEY "
+            "(rtype, id, param, n)) WITHOUT ROWID;"
+            "INSERT INTO fhir_ix_ref (rtype, id, param, n, target_type, target_id, url) SELECT "
+            "rtype, id, param, row_number() OVER (PARTITION BY rtype, id ORDER BY param) - 1, "
+            "target_type, target_id, url FROM fhir_ix_ref_v17;"
+            "DROP TABLE fhir_ix_ref_v17;"
+            "CREATE INDEX fhir_ix_ref_by_target ON fhir_ix_ref (rtype, param, target_id, "
+            "target_type, id);"
+            "CREATE INDEX fhir_ix_ref_reverse ON fhir_ix_ref (target_type, target_id);"
+            "CREATE TABLE fhir_ix_string_v17 AS SELECT * FROM fhir_ix_string;"
+            "DROP TABLE fhir_ix_string;"
+            "CREATE TABLE fhir_ix_string (rtype TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT "
+            "NULL, n INTEGER NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL, PRIMARY KEY "
+            "(rtype, id, param, n)) WITHOUT ROWID;"
+            "INSERT INTO fhir_ix_string (rtype, id, param, n, norm, exact) SELECT rtype, id, "
+            "param, row_number() OVER (PARTITION BY rtype, id ORDER BY param) - 1, norm, exact "
+            "FROM fhir_ix_string_v17;"
+            "DROP TABLE fhir_ix_string_v17;"
+            "CREATE INDEX fhir_ix_string_by_norm ON fhir_ix_string (rtype, param, norm);"
+            "CREATE TABLE fhir_ix_number_v17 AS SELECT * FROM fhir_ix_number;"
+            "DROP TABLE fhir_ix_number;"
+            "CREATE TABLE fhir_ix_number (rtype TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT "
+            "NULL, n INTEGER NOT NULL, value DOUBLE PRECISION NOT NULL, PRIMARY KEY (rtype, id, "
+            "param, n)) WITHOUT ROWID;"
+            "INSERT INTO fhir_ix_number (rtype, id, param, n, value) SELECT rtype, id, param, "
+            "row_number() OVER (PARTITION BY rtype, id ORDER BY param) - 1, value FROM "
+            "fhir_ix_number_v17;"
+            "DROP TABLE fhir_ix_number_v17;"
+            "CREATE INDEX fhir_ix_number_by_value ON fhir_ix_number (rtype, param, value);"
+            "CREATE TABLE fhir_ix_quantity_v17 AS SELECT * FROM fhir_ix_quantity;"
+            "DROP TABLE fhir_ix_quantity;"
+            "CREATE TABLE fhir_ix_quantity (rtype TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT "
+            "NULL, n INTEGER NOT NULL, value DOUBLE PRECISION NOT NULL, system TEXT, code TEXT, "
+            "unit TEXT, PRIMARY KEY (rtype, id, param, n)) WITHOUT ROWID;"
+            "INSERT INTO fhir_ix_quantity (rtype, id, param, n, value, system, code, unit) SELECT "
+            "rtype, id, param, row_number() OVER (PARTITION BY rtype, id ORDER BY param) - 1, "
+            "value, system, code, unit FROM fhir_ix_quantity_v17;"
+            "DROP TABLE fhir_ix_quantity_v17;"
+            "CREATE INDEX fhir_ix_quantity_by_value ON fhir_ix_quantity (rtype, param, value);"
+            "CREATE TABLE fhir_ix_uri_v17 AS SELECT * FROM fhir_ix_uri;"
+            "DROP TABLE fhir_ix_uri;"
+            "CREATE TABLE fhir_ix_uri (rtype TEXT NOT NULL, id TEXT NOT NULL, param TEXT NOT "
+            "NULL, n INTEGER NOT NULL, value TEXT NOT NULL, PRIMARY KEY (rtype, id, param, n)) "
+            "WITHOUT ROWID;"
+            "INSERT INTO fhir_ix_uri (rtype, id, param, n, value) SELECT rtype, id, param, "
+            "row_number() OVER (PARTITION BY rtype, id ORDER BY param) - 1, value FROM "
+            "fhir_ix_uri_v17;"
+            "DROP TABLE fhir_ix_uri_v17;"
+            "CREATE INDEX fhir_ix_uri_by_value ON fhir_ix_uri (rtype, param, value, id);",
+    },
 };
 
 const struct store__migration *store__migrations(size_t *n)

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "base/jsonx.h"
+#include "fhir/defs.h"
 #include "fhir/index_rows.h"
 #include "search_test_defs.h"
 
@@ -339,12 +340,70 @@ static void bounds_and_unknown(void **state)
     arena_free(a);
 }
 
+/* Parameters stored as others (fhir_ix_stored_as) get no rows of their own with the FHIR
+ * definitions; repeated rows of one parameter are dropped. */
+static void shared_and_repeated_rows(void **state)
+{
+    (void)state;
+    struct arena *a = arena_new(0);
+    struct fhir_ix_rows r;
+    struct err e = {0};
+    json_t *v = parse(bp);
+    assert_int_equal(fhir_index_rows(v, fhir_defs_search_params, a, &r, &e), 0);
+    assert_int_equal(count_param(&r, "patient"), 0);
+    assert_int_equal(count_param(&r, "subject"), 1);
+    assert_int_equal(count_param(&r, "combo-code"), 0);
+    assert_int_equal(count_param(&r, "code"), 1);
+    assert_int_equal(count_param(&r, "component-code"), 2);
+    assert_int_equal(count_param(&r, "combo-value-quantity"), 0);
+    assert_int_equal(count_param(&r, "component-value-quantity"), 2);
+    json_decref(v);
+
+    struct fhir_ix_stored st;
+    size_t np = 0;
+    const struct fhir_search_param *ps = fhir_defs_search_params("Observation", &np);
+    assert_non_null(ps);
+    assert_int_equal(fhir_ix_stored_as(fhir_defs_search_params,
+                                       fhir_defs_search_param("Observation", "patient"), &st),
+                     1);
+    assert_int_equal(st.n, 1);
+    assert_string_equal(st.params[0], "subject");
+    assert_non_null(st.targets);
+    assert_string_equal(st.targets[0], "Patient");
+    assert_null(st.targets[1]);
+    assert_int_equal(fhir_ix_stored_as(fhir_defs_search_params,
+                                       fhir_defs_search_param("Observation", "combo-code"), &st),
+                     1);
+    assert_int_equal(st.n, 2);
+    assert_null(st.targets);
+    assert_int_equal(fhir_ix_stored_as(fhir_defs_search_params,
+                                       fhir_defs_search_param("Observation", "subject"), &st),
+                     0);
+    assert_int_equal(fhir_ix_stored_as(fhir_defs_search_params,
+                                       fhir_defs_search_param("Observation", "code"), &st),
+                     0);
+    /* another table (a test's) is stored as it is */
+    assert_int_equal(
+        fhir_ix_stored_as(td_params, fhir_defs_search_param("Observation", "patient"), &st), 0);
+
+    /* the same performer and date twice: one row each */
+    v = parse("{\"resourceType\":\"Observation\",\"status\":\"final\",\"code\":{\"text\":\"x\"},"
+              "\"performer\":[{\"reference\":\"Practitioner/dr1\"},{\"reference\":"
+              "\"Practitioner/dr1\"},{\"reference\":\"Practitioner/dr2\"}],"
+              "\"effectivePeriod\":{\"start\":\"2024-03-05\",\"end\":\"2024-03-05\"}}");
+    assert_int_equal(fhir_index_rows(v, fhir_defs_search_params, a, &r, &e), 0);
+    assert_int_equal(count_param(&r, "performer"), 2);
+    json_decref(v);
+    arena_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dates),
         cmocka_unit_test(strings),
         cmocka_unit_test(observation),
+        cmocka_unit_test(shared_and_repeated_rows),
         cmocka_unit_test(patient),
         cmocka_unit_test(periods_numbers_money),
         cmocka_unit_test(bounds_and_unknown),

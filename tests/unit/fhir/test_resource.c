@@ -190,6 +190,93 @@ static void delete_is_logical_and_history_keeps_it(void **state)
     json_decref(r);
 }
 
+/* The body is stored once (migration 18): the current version's in fhir_resource, a superseded
+ * version's in its fhir_version row; vread and history answer every version alike. */
+struct bodies {
+    size_t n;
+    char seen[8][64];
+};
+
+static int body_row(const struct fhir_record *r, void *ctx)
+{
+    struct bodies *b = ctx;
+    const char *st = r->body != NULL ? strstr(r->body, "\"status\":\"") : NULL;
+    if (b->n < 8)
+        snprintf(b->seen[b->n++], 64, "%lld:%s:%.*s", (long long)r->version,
+                 r->method != NULL ? r->method : "?", st != NULL ? 12 : 4,
+                 st != NULL ? st + 10 : "none");
+    return 0;
+}
+
+static void body_stored_once_history_unchanged(void **state)
+{
+    struct fx *f = *state;
+    struct err e = {0};
+    struct fhir_write w;
+    static const char *const status[] = {"preliminary", "final", "amended"};
+    for (int i = 0; i < 3; i++) {
+        json_t *r = obs(TARO, status[i]);
+        arm(&w, i == 0 ? FHIR_WRITE_CREATE : FHIR_WRITE_UPDATE, "obs-1", r, TARO);
+        w.now_ms += i;
+        assert_int_equal(write(f, &w, &e), 0);
+        assert_int_equal(w.version, i + 1);
+        fhir_write_release(&w);
+        json_decref(r);
+        /* only superseded versions keep a body of their own */
+        assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM fhir_version WHERE body IS NOT NULL"),
+                         i);
+        assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM fhir_version WHERE body IS NULL"), 1);
+    }
+    arm(&w, FHIR_WRITE_DELETE, "obs-1", NULL, NULL);
+    w.now_ms += 3;
+    assert_int_equal(write(f, &w, &e), 0);
+    fhir_write_release(&w);
+    json_t *r = obs(TARO, "corrected");
+    arm(&w, FHIR_WRITE_UPDATE, "obs-1", r, TARO);
+    w.now_ms += 4;
+    w.create_missing = 1;
+    assert_int_equal(write(f, &w, &e), 0);
+    assert_int_equal(w.version, 5);
+    fhir_write_release(&w);
+    json_decref(r);
+    /* 1-3 superseded with bodies, 4 a delete, 5 current (its body is the resource row's) */
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM fhir_version WHERE body IS NOT NULL"), 3);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM fhir_version WHERE version = 5 AND "
+                                 "body IS NULL"),
+                     1);
+
+    struct fhir_record rec;
+    for (int v = 1; v <= 5; v++) {
+        assert_int_equal(fhir_resource_vread(f->s, "Observation", "obs-1", v, &rec, f->a, &e), 0);
+        assert_int_equal(rec.version, v);
+        if (v == 4) {
+            assert_true(rec.deleted);
+            assert_null(rec.body);
+            continue;
+        }
+        char want[48];
+        snprintf(want, sizeof want, "\"versionId\":\"%d\"", v);
+        assert_non_null(strstr(rec.body, want));
+        assert_non_null(strstr(rec.body, v == 5 ? "\"corrected\"" : status[v - 1]));
+    }
+    assert_int_equal(fhir_resource_read(f->s, "Observation", "obs-1", &rec, f->a, &e), 0);
+    assert_non_null(strstr(rec.body, "\"versionId\":\"5\""));
+    struct bodies b = {0};
+    struct fhir_history_q q = {.rtype = "Observation", .id = "obs-1", .limit = 10};
+    assert_int_equal(fhir_resource_history(f->s, &q, body_row, &b, f->a, &e), 0);
+    assert_int_equal(b.n, 5);
+    assert_string_equal(b.seen[0], "5:update:corrected\",\"");
+    assert_string_equal(b.seen[1], "4:delete:none");
+    assert_string_equal(b.seen[2], "3:update:amended\",\"ca");
+    assert_string_equal(b.seen[4], "1:create:preliminary\"");
+    struct bodies t = {0};
+    struct fhir_history_q tq = {.rtype = "Observation", .limit = 10};
+    assert_int_equal(fhir_resource_history(f->s, &tq, body_row, &t, f->a, &e), 0);
+    assert_int_equal(t.n, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_string_equal(t.seen[i], b.seen[i]);
+}
+
 /* type history pages by (updated_ms, id, version) without losing or repeating a version */
 struct page {
     int64_t ms, version;
@@ -323,6 +410,7 @@ int main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(delete_is_logical_and_history_keeps_it, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(type_history_pages, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(body_stored_once_history_unchanged, setup, fx_teardown),
         cmocka_unit_test(owners_of_each_kind),
         cmocka_unit_test(ids),
     };

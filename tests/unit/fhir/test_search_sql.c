@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "base/jsonx.h"
+#include "fhir/defs.h"
 #include "fhir/index_rows.h"
 #include "fhir/search_parse.h"
 #include "fhir/search_sql.h"
@@ -93,6 +94,12 @@ static char *bp(struct arena *a, const char *id, const char *patient, const char
         "\"http://loinc.org\",\"code\":\"8462-4\"}]},\"valueQuantity\":{\"value\":%d,\"unit\":"
         "\"mmHg\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"mm[Hg]\"}}]}",
         id, status, patient, when, id, sys, dia);
+}
+
+static int fx_setup_plain(void **state)
+{
+    updated_seq = 0;
+    return fx_setup_in(state, "fhir-search-shared");
 }
 
 static int setup(void **state)
@@ -556,6 +563,228 @@ static void reindex_and_delete(void **state)
     expect(f, "Observation", "", "o2,o3,o4,o5,o6");
 }
 
+/* ---- parameters stored as others (index_rows.h fhir_ix_stored_as) ---- */
+
+/* A copy of the FHIR definitions' parameter tables: entries that are not the definitions' own
+ * are stored under their own names, so a store indexed and searched with the copy is the
+ * store as it was before parameters shared rows. */
+#define PLAIN_TYPES 4
+static struct plain {
+    char rtype[32];
+    struct fhir_search_param *ps;
+    size_t n;
+} plain[PLAIN_TYPES];
+
+static const struct fhir_search_param *plain_params(const char *rtype, size_t *n)
+{
+    for (size_t i = 0; i < PLAIN_TYPES; i++) {
+        if (plain[i].ps == NULL) {
+            const struct fhir_search_param *ps = fhir_defs_search_params(rtype, n);
+            if (ps == NULL)
+                return NULL;
+            plain[i].ps = malloc(*n * sizeof *ps);
+            assert_non_null(plain[i].ps);
+            memcpy(plain[i].ps, ps, *n * sizeof *ps);
+            plain[i].n = *n;
+            snprintf(plain[i].rtype, sizeof plain[i].rtype, "%s", rtype);
+        }
+        if (strcmp(plain[i].rtype, rtype) == 0) {
+            *n = plain[i].n;
+            return plain[i].ps;
+        }
+    }
+    fail_msg("more than %d types", PLAIN_TYPES);
+    return NULL;
+}
+
+static const struct fhir_search_param *plain_param(const char *rtype, const char *name)
+{
+    size_t n = 0;
+    const struct fhir_search_param *ps = plain_params(rtype, &n);
+    for (size_t i = 0; ps != NULL && i < n; i++)
+        if (strcmp(ps[i].name, name) == 0)
+            return &ps[i];
+    return NULL;
+}
+
+static const struct fhir_search_defs real_defs = {fhir_defs_search_params, fhir_defs_search_param,
+                                                  NULL};
+static const struct fhir_search_defs plain_defs = {plain_params, plain_param, NULL};
+
+static void put_with(struct fx *f, const char *json, fhir_search_params_fn params)
+{
+    struct err e = {0};
+    json_t *v = jsonx_parse(json, strlen(json), &e);
+    assert_non_null(v);
+    struct put p = {.rtype = json_string_value(json_object_get(v, "resourceType")),
+                    .id = json_string_value(json_object_get(v, "id")),
+                    .body = json,
+                    .updated_ms = 1700000000000LL + 1000 * ++updated_seq};
+    const char *ref =
+        json_string_value(json_object_get(json_object_get(v, "subject"), "reference"));
+    p.subject = strcmp(p.rtype, "Patient") == 0                   ? p.id
+                : ref != NULL && strncmp(ref, "Patient/", 8) == 0 ? ref + 8
+                                                                  : NULL;
+    assert_int_equal(fhir_index_rows(v, params, f->a, &p.rows, &e), 0);
+    if (store_write(f->s, put_tx, &p, &e) != 0)
+        fail_msg("put %s: %s", p.id, e.msg);
+    json_decref(v);
+}
+
+/* "ids|count|includes" of rtype?qs searched with defs */
+static char *answer(struct fx *f, const struct fhir_search_defs *defs, const char *rtype,
+                    const char *qs)
+{
+    struct fhir_search_pair *p;
+    size_t n;
+    struct err e = {0};
+    struct fhir_search s;
+    struct fhir_sql q;
+    static const unsigned char key[FHIR_SEARCH_CURSOR_KEY_LEN] = {7};
+    struct fhir_search_opts o = {.defs = defs, .strict = 1, .now_ms = NOW_MS, .cursor_key = key};
+    assert_int_equal(fhir_search_pairs_parse(qs, strlen(qs), f->a, &p, &n, &e), 0);
+    if (fhir_search_parse(rtype, p, n, &o, f->a, &s, &e) != 0)
+        fail_msg("parse %s: %s", qs, e.msg);
+    assert_int_equal(fhir_search_sql_page(&s, f->a, &q, &e), 0);
+    struct collect c = {.a = f->a, .s = &s};
+    if (store_query(f->s, q.sql, q.params, q.nparams, collect_row, &c, &e) != 0)
+        fail_msg("query %s: %s\n%s", qs, e.msg, q.sql);
+    int64_t total = -1;
+    assert_int_equal(fhir_search_sql_count(&s, f->a, &q, &e), 0);
+    assert_int_equal(store_query(f->s, q.sql, q.params, q.nparams, one_int, &total, &e), 0);
+    struct fhir_sql_key keys[16];
+    size_t nk = 0;
+    char *ids = arena_strdup(f->a, c.ids), *inc = "", *rev = "";
+    for (char *t = ids; *t != '\0' && nk < 16;) {
+        char *comma = strchr(t, ',');
+        keys[nk].rtype = rtype;
+        keys[nk++].id = comma != NULL ? arena_strndup(f->a, t, (size_t)(comma - t)) : t;
+        if (comma == NULL)
+            break;
+        t = comma + 1;
+    }
+    for (int r = 0; r < 2; r++) {
+        int rc = r ? fhir_search_sql_revinclude(&s, keys, nk, f->a, &q, &e)
+                   : fhir_search_sql_include(&s, keys, nk, f->a, &q, &e);
+        if (rc == ERR_NOTFOUND)
+            continue;
+        assert_int_equal(rc, 0);
+        struct collect ci = {.a = f->a};
+        assert_int_equal(store_query(f->s, q.sql, q.params, q.nparams, collect_row, &ci, &e), 0);
+        *(r ? &rev : &inc) = arena_strdup(f->a, ci.ids);
+    }
+    return arena_printf(f->a, "%s|%lld|%s|%s", c.ids, (long long)total, inc, rev);
+}
+
+static void shared_rows_answer_alike(void **state)
+{
+    struct fx *f = *state, *g;
+    void *gs = NULL;
+    assert_int_equal(fx_setup_in(&gs, "fhir-search-plain"), 0);
+    g = gs;
+    const char *docs[] = {
+        "{\"resourceType\":\"Patient\",\"id\":\"p1\"}",
+        "{\"resourceType\":\"Patient\",\"id\":\"p2\"}",
+        "{\"resourceType\":\"Group\",\"id\":\"g1\",\"type\":\"person\",\"actual\":true}",
+        NULL,
+        NULL,
+        /* the heart rate's own code is a component code of the others */
+        "{\"resourceType\":\"Observation\",\"id\":\"o3\",\"status\":\"final\",\"code\":{"
+        "\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8480-6\"}]},\"subject\":{"
+        "\"reference\":\"Patient/p2\"},\"valueQuantity\":{\"value\":130,\"unit\":\"mmHg\"}}",
+        /* about a group: "subject" finds it, "patient" must not */
+        "{\"resourceType\":\"Observation\",\"id\":\"o4\",\"status\":\"final\",\"code\":{"
+        "\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"85354-9\"}]},\"subject\":{"
+        "\"reference\":\"Group/g1\"},\"valueQuantity\":{\"value\":90,\"unit\":\"mmHg\"}}",
+        /* an absolute reference: a URL row, found by both */
+        "{\"resourceType\":\"Observation\",\"id\":\"o5\",\"status\":\"final\",\"code\":{"
+        "\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8867-4\"}]},\"subject\":{"
+        "\"reference\":\"http://example.org/fhir/Patient/x9\"}}",
+        /* no subject at all */
+        "{\"resourceType\":\"Observation\",\"id\":\"o6\",\"status\":\"final\",\"code\":{"
+        "\"coding\":[{\"system\":\"http://loinc.org\",\"code\":\"8867-4\"}]}}",
+    };
+    docs[3] = bp(f->a, "o1", "p1", "2024-03-05", "final", 120, 80);
+    docs[4] = bp(f->a, "o2", "p2", "2024-03-06", "final", 150, 95);
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        put_with(f, docs[i], fhir_defs_search_params);
+        put_with(g, docs[i], plain_params);
+    }
+    /* stored once: no rows of their own for the parameters stored as others */
+    static const char *const shared[] = {
+        "SELECT COUNT(*) FROM fhir_ix_ref WHERE rtype = 'Observation' AND param = 'patient'",
+        "SELECT COUNT(*) FROM fhir_ix_token WHERE rtype = 'Observation' AND param = "
+        "'combo-code'",
+        "SELECT COUNT(*) FROM fhir_ix_quantity WHERE rtype = 'Observation' AND param = "
+        "'combo-value-quantity'",
+    };
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(fx_count(f, shared[i]), 0);
+        assert_true(fx_count(g, shared[i]) > 0);
+    }
+    assert_true(fx_count(f, "SELECT COUNT(*) FROM fhir_ix_ref") <
+                fx_count(g, "SELECT COUNT(*) FROM fhir_ix_ref"));
+
+    static const char *const obs_qs[] = {
+        "patient=p1",
+        "patient=Patient/p2",
+        "patient=g1",
+        "subject=g1",
+        "subject=Group/g1",
+        "patient=http://example.org/fhir/Patient/x9",
+        "patient:missing=true",
+        "patient:missing=false",
+        "combo-code=http://loinc.org|8480-6",
+        "combo-code=8480-6",
+        "combo-code=8480-6,8867-4",
+        "combo-code:not=http://loinc.org|8480-6",
+        "combo-code:missing=true",
+        "combo-code=http://loinc.org|8480-6&patient=Patient/p2",
+        "code=http://loinc.org|85354-9&patient=Patient/p1",
+        "combo-value-quantity=gt100",
+        "combo-value-quantity=120",
+        "combo-value-quantity=lt100",
+        "combo-value-quantity:missing=true",
+        "_sort=combo-code",
+        "_sort=-combo-code",
+        "_sort=combo-value-quantity",
+        "_sort=-combo-value-quantity",
+        "_count=2&_sort=-combo-value-quantity",
+        "_include=Observation:patient",
+        "_include=Observation:patient:Patient",
+        "_include=Observation:subject",
+        "status=final&_include=Observation:patient&_include=Observation:subject:Group",
+    };
+    for (size_t i = 0; i < sizeof obs_qs / sizeof obs_qs[0]; i++) {
+        char *want = answer(g, &plain_defs, "Observation", obs_qs[i]);
+        char *got = answer(f, &real_defs, "Observation", obs_qs[i]);
+        if (strcmp(got, want) != 0)
+            fail_msg("Observation?%s: got \"%s\", want \"%s\"", obs_qs[i], got, want);
+    }
+    static const char *const pat_qs[] = {
+        "_revinclude=Observation:patient",
+        "_id=p2&_revinclude=Observation:patient",
+        "_revinclude=Observation:subject",
+    };
+    for (size_t i = 0; i < sizeof pat_qs / sizeof pat_qs[0]; i++) {
+        char *want = answer(g, &plain_defs, "Patient", pat_qs[i]);
+        char *got = answer(f, &real_defs, "Patient", pat_qs[i]);
+        if (strcmp(got, want) != 0)
+            fail_msg("Patient?%s: got \"%s\", want \"%s\"", pat_qs[i], got, want);
+    }
+    /* and the answers are what they should be, not merely alike */
+    assert_string_equal(answer(f, &real_defs, "Observation", "patient=p2"), "o2,o3|2||");
+    assert_string_equal(answer(f, &real_defs, "Observation", "combo-code=8480-6"), "o1,o2,o3|3||");
+    assert_string_equal(answer(f, &real_defs, "Observation", "patient=g1"), "|0||");
+    assert_string_equal(answer(f, &real_defs, "Observation", "combo-value-quantity=gt125"),
+                        "o2,o3|2||");
+    fx_teardown(&gs);
+    for (size_t i = 0; i < PLAIN_TYPES; i++) {
+        free(plain[i].ps);
+        memset(&plain[i], 0, sizeof plain[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +796,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(counts_and_includes, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(citizen_code, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(reindex_and_delete, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(shared_rows_answer_alike, fx_setup_plain, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
