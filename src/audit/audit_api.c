@@ -273,13 +273,8 @@ static int get_access_log(struct http_request *req, void *ctx)
     int ok = id_principal_require(req, api->store, &p);
     if (ok <= 0)
         return ok;
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, allowed, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
-    }
     struct audit_view_args args = {
         http_query(req, "from"),  http_query(req, "until"),    http_query(req, "actor"),
         http_query(req, "org"),   http_query(req, "category"), http_query(req, "decision"),

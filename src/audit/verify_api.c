@@ -90,12 +90,8 @@ static json_t *state_json(void)
 static int admin_without_query(struct http_request *req, struct store *s, struct id_principal *p)
 {
     static const char *const none[] = {NULL};
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, none, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "unknown parameter \"%.40s\"", bad);
+    if (!http_query_only_or_problem(req, none))
         return 0;
-    }
     return id_principal_require_admin(req, s, p);
 }
 

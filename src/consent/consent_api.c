@@ -51,17 +51,12 @@ static int answer_read(struct http_request *req, struct call *c, const char *res
 static int begin(struct http_request *req, struct consent_api *api, unsigned perm, struct call *c)
 {
     static const char *const allowed[] = {"subject", NULL};
-    const char *bad = NULL;
-    int repeated = 0;
     c->api = api;
     int ok = id_principal_require(req, api->store, &c->who);
     if (ok <= 0)
         return ok;
-    if (!http_query_only(req, allowed, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
-    }
     const char *q = http_query(req, "subject");
     const struct id_principal *p = &c->who;
     if (p->kind != ID_PRINCIPAL_PERSON && p->kind != ID_PRINCIPAL_DELEGATE) {
@@ -702,13 +697,8 @@ static int get_purposes(struct http_request *req, void *ctx)
 {
     struct consent_api *api = ctx;
     static const char *const allowed[] = {"history", NULL};
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, allowed, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
-    }
     const char *h = http_query(req, "history");
     if (h != NULL && strcmp(h, "true") != 0 && strcmp(h, "false") != 0) {
         http_problem(req, "invalid-parameter", "history: true or false");

@@ -335,13 +335,8 @@ static int get_patients(struct http_request *req, void *ctx)
     if (ok <= 0)
         return ok < 0 ? -1 : 0;
     static const char *const allowed[] = {"_count", "cursor", NULL};
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, allowed, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
-    }
     if (p->kind != ID_PRINCIPAL_PRACTITIONER || p->org_id == NULL || p->subject_id == NULL) {
         http_problem(req, "forbidden",
                      "only practitioners acting for an organisation list its patients");

@@ -46,13 +46,8 @@ static int get_names(struct http_request *req, void *ctx)
 {
     struct patients_api *api = ctx;
     static const char *const allowed[] = {"ids", NULL};
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, allowed, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
-    }
     const char *text = http_query(req, "ids");
     const char **ids = arena_zalloc(req->arena, NAMES_IDS_MAX * sizeof *ids);
     if (ids == NULL)

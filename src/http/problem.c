@@ -115,3 +115,15 @@ void http_problem_at(struct http_request *req, const char *file, int line, const
         copy = "{\"type\":\"/problems/internal-error\",\"status\":500}";
     http_respond(req, t->status, "application/problem+json", copy, strlen(copy));
 }
+
+int http_query_only_or_problem_at(struct http_request *req, const char *file, int line,
+                                  const char *const *allowed)
+{
+    const char *bad = NULL;
+    int repeated = 0;
+    if (http_query_only(req, allowed, &bad, &repeated))
+        return 1;
+    http_problem_at(req, file, line, "invalid-parameter", "%s parameter \"%.40s\"",
+                    repeated ? "repeated" : "unknown", bad);
+    return 0;
+}

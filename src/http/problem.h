@@ -13,6 +13,14 @@ void http_problem_at(struct http_request *req, const char *file, int line, const
 
 #define http_problem(req, slug, ...) http_problem_at(req, __FILE__, __LINE__, slug, __VA_ARGS__)
 
+/* Checks that the query holds only names in allowed (NULL-terminated), each once
+ * (http_query_only). Returns 1, or answers 400 "invalid-parameter" naming the first unknown or
+ * repeated name and returns 0. */
+#define http_query_only_or_problem(req, allowed)                                                   \
+    http_query_only_or_problem_at(req, __FILE__, __LINE__, allowed)
+int http_query_only_or_problem_at(struct http_request *req, const char *file, int line,
+                                  const char *const *allowed);
+
 /* Status code of a problem type, or 0 for an unknown slug. */
 int http_problem_status(const char *slug);
 

@@ -44,13 +44,8 @@ static int begin(struct http_request *req, struct device_api *api, struct call *
     if (ok <= 0)
         return ok;
     static const char *const none[] = {NULL};
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, none, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, none))
         return 0;
-    }
     if (c->who.kind == ID_PRINCIPAL_PERSON)
         c->subject = c->who.subject_id;
     else if (c->who.kind == ID_PRINCIPAL_DELEGATE)

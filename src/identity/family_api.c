@@ -210,12 +210,8 @@ static int begin(struct http_request *req, struct family_api *api, enum op op,
     if (ok <= 0)
         return ok;
     static const char *const none[] = {NULL};
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, none, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "unknown parameter \"%.40s\"", bad);
+    if (!http_query_only_or_problem(req, none))
         return 0;
-    }
     if (p->kind != ID_PRINCIPAL_PERSON || p->subject_id == NULL) {
         http_problem(req, "forbidden",
                      "only a person signed in for themselves manages their family links");

@@ -48,13 +48,9 @@ static int read_body(struct http_request *req, json_t **out)
 
 static int no_query(struct http_request *req)
 {
-    const char *bad = NULL;
-    int repeated = 0;
     static const char *const none[] = {NULL};
-    if (!http_query_only(req, none, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "unknown parameter \"%.40s\"", bad);
+    if (!http_query_only_or_problem(req, none))
         return 0;
-    }
     return 1;
 }
 

@@ -223,13 +223,8 @@ static int list_notices(struct http_request *req, void *ctx)
 {
     static const char *const allowed[] = {"limit", "cursor", "category", "district", NULL};
     struct notices_api *api = ctx;
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, allowed, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
-    }
     long limit = NOTICES_LIMIT_DEFAULT;
     const char *s = http_query(req, "limit");
     if (s != NULL) {

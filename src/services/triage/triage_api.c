@@ -54,13 +54,8 @@ static int begin(struct http_request *req, struct store *s, struct id_principal 
     if (ok <= 0)
         return ok;
     static const char *const none[] = {NULL};
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, none, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, none))
         return 0;
-    }
     if (who->kind != ID_PRINCIPAL_PERSON && who->kind != ID_PRINCIPAL_DELEGATE) {
         http_problem(req, "forbidden",
                      "only a citizen, or a family member acting for them, answers the triage");
@@ -115,13 +110,8 @@ static int get_questionnaire(struct http_request *req, void *ctx)
     if (ok <= 0)
         return ok;
     static const char *const allowed[] = {"lang", NULL};
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, allowed, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
-    }
     const char *lang = http_query(req, "lang");
     if (lang == NULL)
         lang = "ja";

@@ -190,13 +190,8 @@ static json_t *read_body(struct http_request *req, int optional)
 
 static int query_only(struct http_request *req, const char *const *allowed)
 {
-    const char *bad = NULL;
-    int repeated = 0;
-    if (!http_query_only(req, allowed, &bad, &repeated)) {
-        http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                     repeated ? "repeated" : "unknown", bad);
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
-    }
     return 1;
 }
 

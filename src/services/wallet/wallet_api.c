@@ -671,21 +671,10 @@ static json_t *lots_json(const struct wallet_account_view *v)
     return arr;
 }
 
-static int only_params(struct http_request *req, const char *const *allowed)
-{
-    const char *bad = NULL;
-    int repeated = 0;
-    if (http_query_only(req, allowed, &bad, &repeated))
-        return 1;
-    http_problem(req, "invalid-parameter", "%s parameter \"%.40s\"",
-                 repeated ? "repeated" : "unknown", bad);
-    return 0;
-}
-
 static int get_account(struct http_request *req, void *ctx)
 {
     static const char *const none[] = {NULL};
-    if (!only_params(req, none))
+    if (!http_query_only_or_problem(req, none))
         return 0;
     struct access c;
     int ok = decide(req, ctx, req->params[0], 0, "WalletAccount", &c);
@@ -728,7 +717,7 @@ static int parse_int_param(struct http_request *req, const char *name, int64_t l
 static int get_statement(struct http_request *req, void *ctx)
 {
     static const char *const allowed[] = {"limit", "before", NULL};
-    if (!only_params(req, allowed))
+    if (!http_query_only_or_problem(req, allowed))
         return 0;
     int64_t limit = 0, before = 0;
     if (!parse_int_param(req, "limit", 1, WALLET_PAGE_MAX, 50, &limit) ||
@@ -823,7 +812,7 @@ static int get_verify(struct http_request *req, void *ctx)
 {
     struct wallet_api *api = ctx;
     static const char *const none[] = {NULL};
-    if (!only_params(req, none))
+    if (!http_query_only_or_problem(req, none))
         return 0;
     struct id_principal who;
     int ok = city_only(req, api, &who);
@@ -861,7 +850,7 @@ static json_t *mandate_json(const struct wallet_mandate *m)
 static int get_mandates(struct http_request *req, void *ctx)
 {
     static const char *const none[] = {NULL};
-    if (!only_params(req, none))
+    if (!http_query_only_or_problem(req, none))
         return 0;
     struct access c;
     int ok = decide(req, ctx, NULL, 0, "WalletMandate", &c);
@@ -978,7 +967,7 @@ static int delete_mandate(struct http_request *req, void *ctx)
 static int get_invoices(struct http_request *req, void *ctx)
 {
     static const char *const none[] = {NULL};
-    if (!only_params(req, none))
+    if (!http_query_only_or_problem(req, none))
         return 0;
     struct access c;
     int ok = decide(req, ctx, NULL, 0, "WalletInvoice", &c);
