@@ -12,7 +12,6 @@
  *   bad _count / cursor / parameters) are 4xx problems and record nothing. */
 #include "oidc_flow.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,17 +53,8 @@ static struct resp call(const char *method, const char *path, const char *tok, c
     return r;
 }
 
-static long db_count(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long db_count(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char sql[1024];
-    int n = vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    assert_true(n >= 0 && (size_t)n < sizeof sql);
-    return harness_db_int(dir, sql, NULL);
-}
+/* A COUNT(*) over the data folder's database (printf-style SQL). */
+#define db_count(...) harness_db_intf(dir, __VA_ARGS__)
 
 /* Entries the listing left on subject's trail by actor (action "list"). */
 static long listed_entries(const char *subject, const char *actor)
