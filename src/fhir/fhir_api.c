@@ -269,6 +269,11 @@ static int start_write(struct write_call *wc, const struct fhir_verdict *v, cons
         return -1;
     const char *prefer = http_header(req, "Prefer");
     wc->prefer_minimal = prefer != NULL && strstr(prefer, "return=minimal") != NULL;
+    /* a plain create is stamped, serialised and indexed here, on this worker, so that the
+     * store's single writer only inserts its rows; anything else (or a create this fails for)
+     * is done inside the write, the same way */
+    struct err not_plain = {0};
+    (void)fhir_write_prepare_create(w, req->arena, &not_plain);
     http_request_suspend(req, answer_write, wc);
     if (store_write_async(wc->c.api->store, fhir_resource_write_fn, w, write_done, wc) != 0) {
         wc->status = ERR_UNAVAILABLE;

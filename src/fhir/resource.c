@@ -333,14 +333,20 @@ static int find_existing(struct store_tx *tx, struct fhir_write *w, struct err *
     return 0;
 }
 
-int fhir_resource_write_fn(struct store_tx *tx, void *ctx, struct err *e)
+/* The owner may point into the resource (a Patient's own id), which stamp() replaces: keep a
+ * copy in w->owner. */
+static void keep_subject(struct fhir_write *w)
 {
-    struct fhir_write *w = ctx;
-    /* the owner may point into the resource (a Patient's own id), which stamp() replaces */
     if (w->subject != NULL && w->subject != w->owner) {
         snprintf(w->owner, sizeof w->owner, "%s", w->subject);
         w->subject = w->owner;
     }
+}
+
+int fhir_resource_write_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct fhir_write *w = ctx;
+    keep_subject(w);
     if (w->op == FHIR_WRITE_CREATE && w->if_none_exist != NULL) {
         int rc = find_existing(tx, w, e);
         if (rc != 0 || w->existing)
@@ -421,6 +427,7 @@ int fhir_write_prepare_create(struct fhir_write *w, struct arena *a, struct err 
     struct fhir_ix_rows *rows = arena_alloc(a, sizeof *rows);
     if (rows == NULL)
         return err_set(e, ERR_NOMEM, "out of memory");
+    keep_subject(w);
     w->version = 1;
     w->updated_ms = w->now_ms;
     int rc = stamp(w, e);
