@@ -378,11 +378,20 @@ static void conn_close(struct conn *c)
     c->db = NULL;
 }
 
+/* Before SQLite's first use in the process: no memory statistics, which cost a global mutex
+ * around every allocation of every connection (nothing here reads them). */
+static void sqlite_configure_once(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Opens path with flags and applies the settings every connection shares. */
 static int conn_open(struct conn *c, const char *path, int flags, struct err *e)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
     int ret = 0;
     memset(c, 0, sizeof *c);
+    pthread_once(&configured, sqlite_configure_once);
     int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         ret =
