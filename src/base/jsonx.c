@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,25 +93,56 @@ int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const
     return 0;
 }
 
+/* The text being written by jsonx_dumps(), grown as jansson hands it over. */
+struct dump_text {
+    char *p;
+    size_t len, cap;
+};
+
+static int dump_text_append(const char *chunk, size_t n, void *ctx)
+{
+    struct dump_text *t = ctx;
+    if (n >= t->cap - t->len) { /* keep a byte for the NUL */
+        size_t cap = t->cap;
+        while (n >= cap - t->len) {
+            if (cap > SIZE_MAX / 2)
+                return -1;
+            cap *= 2;
+        }
+        char *p = realloc(t->p, cap);
+        if (p == NULL)
+            return -1;
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, chunk, n);
+    t->len += n;
+    return 0;
+}
+
 char *jsonx_dumps(const json_t *v, size_t *len)
 {
     /* 15 significant digits: every decimal we store (coordinates in micro-degrees, vital
      * signs) prints as written instead of as its nearest binary double (37.494700000000002) */
     const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
     jsonx_init();
-    unsigned long failures = alloc_failures;
-    size_t n = v ? json_dumpb(v, NULL, 0, flags) : 0;
-    char *buf = n ? malloc(n + 1) : NULL;
-    if (buf == NULL)
+    if (v == NULL)
         return NULL;
-    if (json_dumpb(v, buf, n, flags) != n || alloc_failures != failures) {
-        free(buf);
+    unsigned long failures = alloc_failures;
+    /* one pass into a growing buffer: json_dumpb() sized first would walk (and, preserving
+     * the order, sort the keys of) every object twice */
+    struct dump_text t = {.p = malloc(1024), .cap = 1024};
+    if (t.p == NULL)
+        return NULL;
+    if (json_dump_callback(v, dump_text_append, &t, flags) != 0 || t.len == 0 ||
+        alloc_failures != failures) {
+        free(t.p);
         return NULL;
     }
-    buf[n] = '\0';
+    t.p[t.len] = '\0';
     if (len != NULL)
-        *len = n;
-    return buf;
+        *len = t.len;
+    return t.p;
 }
 
 void jsonx_decref(void *v)

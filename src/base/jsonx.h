@@ -38,8 +38,8 @@ int jsonx_get_string(const json_t *obj, const char *key, size_t max_chars, const
 /* Serialises v compactly, members in insertion order, into a malloc'ed NUL-terminated string
  * (the caller frees it) and sets *len (may be NULL). Returns NULL when out of memory. Use this,
  * not json_dumps(): jansson 2.14's json_dumps() can drop an object key when an allocation
- * fails midway and still return the text; here the text is sized first, dumped into a buffer
- * of that size, and refused if any allocation failed meanwhile (tests/unit/base/test_jsonx.c). */
+ * fails midway and still return the text; here the text is written in one pass into a buffer
+ * that grows, and refused if any allocation failed meanwhile (tests/unit/base/test_jsonx.c). */
 char *jsonx_dumps(const json_t *v, size_t *len);
 
 /* json_decref for arena_defer(), which takes a void (*)(void *). */

@@ -113,6 +113,28 @@ static void dumps_fails_whole_under_allocation_failure(void **state)
     json_decref(o);
 }
 
+/* Texts longer than the first buffer grow it: the same text json_dumps() writes, at every
+ * length from a few bytes to many times the first buffer. */
+static void dumps_grows_for_long_texts(void **state)
+{
+    (void)state;
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15);
+    json_t *a = json_array();
+    for (int i = 0; i < 600; i++) {
+        json_array_append_new(a,
+                              json_pack("{s:i, s:s, s:f}", "i", i, "s", "血圧 mmHg", "v", 37.4947));
+        size_t len = 0;
+        char *d = jsonx_dumps(a, &len);
+        char *want = json_dumps(a, flags);
+        assert_non_null(d);
+        assert_string_equal(d, want);
+        assert_int_equal(len, strlen(want));
+        free(d);
+        free(want);
+    }
+    json_decref(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -120,6 +142,7 @@ int main(void)
         cmocka_unit_test(members_are_checked_by_name),
         cmocka_unit_test(parse_fails_whole_under_allocation_failure),
         cmocka_unit_test(dumps_fails_whole_under_allocation_failure),
+        cmocka_unit_test(dumps_grows_for_long_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
