@@ -19,6 +19,7 @@
 
 #include "base/config.h"
 #include "base/log.h"
+#include "ingest/device_cache.h"
 #include "ingest/dynsec.h"
 #include "ingest/ingest.h"
 
@@ -203,4 +204,5 @@ void ingest_stop(void)
     }
     g.n = 0;
     g.store = NULL;
+    ingest_device_cache_clear();
 }

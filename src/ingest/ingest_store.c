@@ -24,6 +24,7 @@
 #include "identity/device.h"
 #include "identity/principal.h"
 #include "identity/scope.h"
+#include "ingest/device_cache.h"
 #include "ingest/dynsec.h"
 #include "ingest/ingest.h"
 #include "ingest/payload.h"
@@ -101,30 +102,44 @@ struct reading_write {
     const char *event_payload;
     char ref[FHIR_TYPE_MAX + FHIR_ID_MAX + 2];
     int duplicate; /* out */
+    int inactive;  /* out: the device is revoked (or gone) in the write's own transaction */
 };
 
-static int found(const struct store_row *row, void *ctx)
+struct write_check {
+    int64_t active, stored;
+};
+
+static int read_check(const struct store_row *row, void *ctx)
 {
-    (void)row;
-    *(int *)ctx = 1;
+    struct write_check *c = ctx;
+    c->active = store_row_int(row, 0);
+    c->stored = store_row_int(row, 1);
     return 1;
 }
 
+/* The device may come from the cache (device_cache.h), which cannot see a revocation: whether it
+ * is still active is decided here, in the transaction that would store the reading, together
+ * with the duplicate key (one statement). */
 static int reading_write_fn(struct store_tx *tx, void *ctx, struct err *e)
 {
     struct reading_write *rw = ctx;
     struct store_value key[] = {STORE_TEXT_V(rw->device_id), STORE_INT_V(rw->time_ms),
                                 STORE_TEXT_V(rw->w.rtype), STORE_TEXT_V(rw->w.id),
                                 STORE_INT_V(rw->w.now_ms)};
-    int dup = 0;
-    int rc = store_tx_query(tx, "SELECT 1 FROM ingest_reading WHERE device_id = ? AND time_ms = ?",
-                            key, 2, found, &dup, e);
+    struct store_value check[] = {STORE_TEXT_V(rw->device_id), STORE_TEXT_V(rw->w.subject),
+                                  STORE_TEXT_V(rw->device_id), STORE_INT_V(rw->time_ms)};
+    struct write_check c = {0};
+    int rc = store_tx_query(tx,
+                            "SELECT (SELECT COUNT(*) FROM device WHERE id = ? AND subject_id = ? "
+                            "AND revoked_ms IS NULL), (SELECT COUNT(*) FROM ingest_reading WHERE "
+                            "device_id = ? AND time_ms = ?)",
+                            check, 4, read_check, &c, e);
     if (rc != 0)
         return rc;
-    if (dup) {
-        rw->duplicate = 1;
+    rw->inactive = c.active == 0;
+    rw->duplicate = !rw->inactive && c.stored != 0;
+    if (rw->inactive || rw->duplicate)
         return 0;
-    }
     rc = store_tx_exec(tx,
                        "INSERT INTO ingest_reading (device_id, time_ms, rtype, resource_id, "
                        "stored_ms) VALUES (?, ?, ?, ?, ?)",
@@ -287,7 +302,7 @@ static int write_grouped(struct store *s, struct reading_write *rw, struct err *
     pthread_mutex_unlock(&gq.mu);
     pthread_cond_destroy(&w.cv);
     if (w.status == RETRY_ALONE) {
-        rw->duplicate = 0;
+        rw->duplicate = rw->inactive = 0;
         return store_write(s, reading_write_fn, rw, e);
     }
     if (w.status != 0 && e != NULL)
@@ -343,7 +358,7 @@ static enum ingest_result handle(struct store *s, const char *topic, const void 
         return done(INGEST_REJECTED, t0);
     }
     struct id_device d;
-    int rc = id_device_find(s, device_id, &d, a, e);
+    int rc = ingest_device_get(s, device_id, &d, a, e);
     if (rc == ERR_NOTFOUND) {
         err_set(e, ERR_NOTFOUND, "device %s: unknown", device_id);
         return done(INGEST_REFUSED, t0);
@@ -456,7 +471,11 @@ static enum ingest_result handle(struct store *s, const char *topic, const void 
         goto out;
     }
     rc = write_grouped(s, &rw, e);
-    if (rc == 0) {
+    if (rc == 0 && rw.inactive) {
+        ingest_device_forget(device_id);
+        err_set(e, ERR_INVALID, "device %s: revoked", device_id);
+        res = INGEST_REFUSED;
+    } else if (rc == 0) {
         res = rw.duplicate ? INGEST_DUPLICATE : INGEST_STORED;
         if (!rw.duplicate)
             event_worker_notify();
