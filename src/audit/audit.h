@@ -103,6 +103,16 @@ struct audit_appended {
 int audit_append(struct store_tx *tx, const struct audit_event *ev, struct audit_appended *out,
                  struct err *e);
 
+/* The append itself, of which audit_append() is the case n = 1: appends evs[0..n-1] in order,
+ * each to its subject's chain, with exactly the seqs, prev hashes and entry hashes that n
+ * audit_append() calls one after another would give (time_ms 0 is "now", read once). Each
+ * subject's head is read once, the entries go in with multi-row INSERTs and each subject's
+ * head row moves once. Every event is checked first; on any failure the call fails whole and
+ * the caller's write must fail (its savepoint takes back what was written). out: NULL or n
+ * results. Returns what audit_append() returns. */
+int audit_append_many(struct store_tx *tx, const struct audit_event *evs, size_t n,
+                      struct audit_appended *out, struct err *e);
+
 /* The same as a store_write_fn: ctx is a const struct audit_event *. For a write whose only
  * content is its audit record, e.g. store_write(s, audit_record_fn, &ev, &e). */
 int audit_record_fn(struct store_tx *tx, void *ctx, struct err *e);

@@ -167,14 +167,26 @@ static int read_common(struct http_request *req, void *ctx, int vread)
     return hand_out(&c, &t, action, &v, rec.body, rec.len);
 }
 
+/* The token, the resource and whatever the decision reads, in one read transaction: SQLite
+ * empties a reader's page cache whenever the writer committed since its last read, which under
+ * the audit records of other reads is nearly every statement (store_read_begin). */
+static int read_scoped(struct http_request *req, void *ctx, int vread)
+{
+    struct store *s = ((struct fhir_api *)ctx)->store;
+    store_read_begin(s);
+    int rc = read_common(req, ctx, vread);
+    store_read_end(s);
+    return rc;
+}
+
 static int get_read(struct http_request *req, void *ctx)
 {
-    return read_common(req, ctx, 0);
+    return read_scoped(req, ctx, 0);
 }
 
 static int get_vread(struct http_request *req, void *ctx)
 {
-    return read_common(req, ctx, 1);
+    return read_scoped(req, ctx, 1);
 }
 
 /* ---- create, update, delete ---- */

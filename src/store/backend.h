@@ -21,6 +21,11 @@ struct store_backend {
     int (*write_async)(struct store *s, store_write_fn fn, void *ctx, store_done_fn done,
                        void *done_ctx);
     int (*write)(struct store *s, store_write_fn fn, void *ctx, struct err *e);
+    int (*read_begin)(struct store *s); /* may be NULL: no read scopes */
+    void (*read_end)(struct store *s);
+    /* may be NULL: store.c then runs each group write alone through write_async */
+    int (*write_group_async)(struct store *s, store_write_group_fn fn, void *ctx,
+                             store_done_fn done, void *done_ctx);
     int (*tx_exec)(struct store_tx *tx, const char *sql, const struct store_value *params,
                    size_t nparams, struct err *e);
     int (*tx_query)(struct store_tx *tx, const char *sql, const struct store_value *params,
@@ -45,6 +50,10 @@ const void *store__sqlite_row_blob(const struct store_row *r, int col, size_t *l
 int store__sqlite_write_async(struct store *s, store_write_fn fn, void *ctx, store_done_fn done,
                               void *done_ctx);
 int store__sqlite_write(struct store *s, store_write_fn fn, void *ctx, struct err *e);
+int store__sqlite_read_begin(struct store *s);
+void store__sqlite_read_end(struct store *s);
+int store__sqlite_write_group_async(struct store *s, store_write_group_fn fn, void *ctx,
+                                    store_done_fn done, void *done_ctx);
 int store__sqlite_tx_exec(struct store_tx *tx, const char *sql, const struct store_value *params,
                           size_t nparams, struct err *e);
 int store__sqlite_tx_query(struct store_tx *tx, const char *sql, const struct store_value *params,

@@ -62,12 +62,15 @@ struct reader {
     struct conn c;
     struct store *s;
     struct reader *prev, *next;
+    int scope_depth; /* store_read_begin() calls not yet ended */
+    int in_txn;      /* the outermost scope's BEGIN succeeded */
 };
 
 /* One queued write. */
 struct job {
     struct job *next;
     store_write_fn fn;
+    store_write_group_fn gfn; /* a group write (fn is NULL): one call with its neighbours' */
     void *ctx;
     store_done_fn done;
     void *done_ctx;
@@ -82,6 +85,7 @@ struct store {
     int schema_version;
 
     struct conn w;    /* the write connection: owned by the writer thread once it runs */
+    void **gctx;      /* batch_max contexts of one group write (writer thread only) */
     int wal_frames;   /* frames in the WAL after the last commit (writer thread only) */
     pthread_t writer; /* the writer thread */
     int writer_started;
@@ -642,6 +646,36 @@ int store_query(struct store *s, const char *sql, const struct store_value *para
     return conn_run(&r->c, 1, 1, sql, params, nparams, fn, ctx, NULL, e);
 }
 
+int store_read_begin(struct store *s)
+{
+    if (s == NULL)
+        return ERR_INVALID;
+    struct reader *r = NULL;
+    int ret = reader_get(s, &r, NULL);
+    if (ret != 0)
+        return ret;
+    if (r->scope_depth++ > 0)
+        return 0;
+    struct err e = {0};
+    ret = conn_internal(&r->c, "BEGIN", &e); /* deferred: the snapshot starts at the first read */
+    r->in_txn = ret == 0;
+    return ret;
+}
+
+void store_read_end(struct store *s)
+{
+    struct reader *r = s != NULL ? pthread_getspecific(s->rkey) : NULL;
+    if (r == NULL || r->scope_depth == 0 || --r->scope_depth > 0 || !r->in_txn)
+        return;
+    r->in_txn = 0;
+    struct err e = {0};
+    if (conn_internal(&r->c, "COMMIT", &e) != 0) {
+        log_warn("store: ending a read scope: %s", e.msg);
+        if (!sqlite3_get_autocommit(r->c.db))
+            conn_internal(&r->c, "ROLLBACK", &e);
+    }
+}
+
 /* ---- writes ---- */
 
 int store_tx_exec(struct store_tx *tx, const char *sql, const struct store_value *params,
@@ -687,15 +721,16 @@ out:
     return ret;
 }
 
-static int write_async(struct store *s, store_write_fn fn, void *ctx, store_done_fn done,
-                       void *done_ctx, struct err *e)
+static int write_async(struct store *s, store_write_fn fn, store_write_group_fn gfn, void *ctx,
+                       store_done_fn done, void *done_ctx, struct err *e)
 {
-    if (s == NULL || fn == NULL)
+    if (s == NULL || (fn == NULL) == (gfn == NULL))
         return err_set(e, ERR_INVALID, "store_write needs a store and a write function");
     struct job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return err_set(e, ERR_NOMEM, "out of memory queueing a write");
     j->fn = fn;
+    j->gfn = gfn;
     j->ctx = ctx;
     j->done = done;
     j->done_ctx = done_ctx;
@@ -708,7 +743,13 @@ static int write_async(struct store *s, store_write_fn fn, void *ctx, store_done
 int store_write_async(struct store *s, store_write_fn fn, void *ctx, store_done_fn done,
                       void *done_ctx)
 {
-    return write_async(s, fn, ctx, done, done_ctx, NULL);
+    return write_async(s, fn, NULL, ctx, done, done_ctx, NULL);
+}
+
+int store_write_group_async(struct store *s, store_write_group_fn fn, void *ctx, store_done_fn done,
+                            void *done_ctx)
+{
+    return write_async(s, NULL, fn, ctx, done, done_ctx, NULL);
 }
 
 /* A synchronous caller waiting for its write. */
@@ -740,7 +781,7 @@ int store_write(struct store *s, store_write_fn fn, void *ctx, struct err *e)
         return err_set(e, ERR_INVALID, "store_write inside a write would wait for itself");
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
-    int ret = write_async(s, fn, ctx, waiter_done, &w, e);
+    int ret = write_async(s, fn, NULL, ctx, waiter_done, &w, e);
     if (ret != 0)
         goto out;
     pthread_mutex_lock(&w.mu);
@@ -754,15 +795,17 @@ out:
     return ret;
 }
 
-/* Runs one write in its own savepoint. The job's own failure stays in j; the return value is a
- * failure of the whole batch (the transaction is lost or the savepoint could not be handled). */
-static int job_run(struct conn *c, struct store_tx *tx, struct job *j, struct err *be)
+/* Runs one write in its own savepoint: j's own fn, or its group fn over ctxs[0..n-1]. The
+ * write's own failure stays in j; the return value is a failure of the whole batch (the
+ * transaction is lost or the savepoint could not be handled). */
+static int write_run(struct conn *c, struct store_tx *tx, struct job *j, void *const *ctxs,
+                     size_t n, struct err *be)
 {
     int ret = conn_internal(c, "SAVEPOINT job", be);
     if (ret != 0)
         return ret;
     err_clear(&j->err);
-    j->status = j->fn(tx, j->ctx, &j->err);
+    j->status = j->gfn != NULL ? j->gfn(tx, ctxs, n, &j->err) : j->fn(tx, j->ctx, &j->err);
     if (sqlite3_get_autocommit(c->db)) /* SQLite rolled the whole transaction back */
         return err_set(be, j->status < 0 ? j->status : ERR_IO, "the batch was rolled back: %s",
                        j->err.msg[0] != '\0' ? j->err.msg : sqlite3_errmsg(c->db));
@@ -777,6 +820,33 @@ static int job_run(struct conn *c, struct store_tx *tx, struct job *j, struct er
     return ret;
 }
 
+/* Runs the write at j, or the group write that starts at j: j and the jobs right after it with
+ * the same group fn, in one call. A group that fails is run again one write at a time, so each
+ * gets its own verdict. *next is the job after. Returns a failure of the whole batch. */
+static int job_run(struct store *s, struct store_tx *tx, struct job *j, struct job **next,
+                   struct err *be)
+{
+    struct job *end = j->next;
+    size_t n = 1;
+    if (j->gfn != NULL) {
+        s->gctx[0] = j->ctx;
+        for (; end != NULL && end->gfn == j->gfn && n < (size_t)s->batch_max; end = end->next)
+            s->gctx[n++] = end->ctx;
+    }
+    *next = end;
+    int ret = write_run(&s->w, tx, j, s->gctx, n, be);
+    if (ret != 0 || j->status == 0 || n == 1) {
+        for (struct job *k = j->next; k != end; k = k->next) {
+            k->status = j->status;
+            k->err = j->err;
+        }
+        return ret;
+    }
+    for (struct job *k = j; ret == 0 && k != end; k = k->next)
+        ret = write_run(&s->w, tx, k, &k->ctx, 1, be);
+    return ret;
+}
+
 /* Runs one batch: BEGIN IMMEDIATE, each job in its savepoint, COMMIT, and only then the
  * completions. A batch failure (BEGIN, a savepoint, COMMIT) fails every job in it. */
 static void batch_run(struct store *s, struct job *batch, size_t n)
@@ -785,8 +855,8 @@ static void batch_run(struct store *s, struct job *batch, size_t n)
     struct store_tx tx = {.s = s, .c = c};
     struct err be = {0};
     int bst = conn_internal(c, "BEGIN IMMEDIATE", &be);
-    for (struct job *j = batch; bst == 0 && j != NULL; j = j->next)
-        bst = job_run(c, &tx, j, &be);
+    for (struct job *j = batch, *next = NULL; bst == 0 && j != NULL; j = next)
+        bst = job_run(s, &tx, j, &next, &be);
     if (bst == 0) {
         uint64_t t0 = clock_mono_ns();
         bst = conn_internal(c, "COMMIT", &be);
@@ -1052,9 +1122,10 @@ int store_open(struct store **out, const struct store_options *opt, struct err *
     size_t dlen = strlen(opt->data_dir);
     while (dlen > 1 && opt->data_dir[dlen - 1] == '/')
         dlen--;
+    s->gctx = malloc((size_t)s->batch_max * sizeof *s->gctx);
     s->dir = strndup(opt->data_dir, dlen);
     s->db_path = malloc(dlen + sizeof "/" DB_FILE);
-    if (s->dir == NULL || s->db_path == NULL) {
+    if (s->dir == NULL || s->db_path == NULL || s->gctx == NULL) {
         ret = err_set(e, ERR_NOMEM, "out of memory opening the store");
         goto out;
     }
@@ -1118,6 +1189,7 @@ void store_close(struct store *s)
     pthread_mutex_destroy(&s->rmu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
+    free(s->gctx);
     free(s->db_path);
     free(s->dir);
     free(s);

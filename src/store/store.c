@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/backend.h"
@@ -22,6 +23,9 @@ static const struct store_backend sqlite_backend = {
     .row_blob = store__sqlite_row_blob,
     .write_async = store__sqlite_write_async,
     .write = store__sqlite_write,
+    .write_group_async = store__sqlite_write_group_async,
+    .read_begin = store__sqlite_read_begin,
+    .read_end = store__sqlite_read_end,
     .tx_exec = store__sqlite_tx_exec,
     .tx_query = store__sqlite_tx_query,
     .metrics = store__sqlite_metrics,
@@ -90,6 +94,19 @@ int store_query(struct store *s, const char *sql, const struct store_value *para
     return be()->query(s, sql, params, nparams, fn, ctx, e);
 }
 
+int store_read_begin(struct store *s)
+{
+    const struct store_backend *b = be();
+    return s != NULL && b->read_begin != NULL ? b->read_begin(s) : 0;
+}
+
+void store_read_end(struct store *s)
+{
+    const struct store_backend *b = be();
+    if (s != NULL && b->read_end != NULL)
+        b->read_end(s);
+}
+
 int store_row_columns(const struct store_row *r)
 {
     return be()->row_columns(r);
@@ -119,6 +136,49 @@ int store_write_async(struct store *s, store_write_fn fn, void *ctx, store_done_
                       void *done_ctx)
 {
     return be()->write_async(s, fn, ctx, done, done_ctx);
+}
+
+/* A group write on a backend without groups: a write of its own with n = 1. */
+struct group_one {
+    store_write_group_fn fn;
+    void *ctx;
+    store_done_fn done;
+    void *done_ctx;
+};
+
+static int group_one_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct group_one *g = ctx;
+    void *const ctxs[1] = {g->ctx};
+    return g->fn(tx, ctxs, 1, e);
+}
+
+static void group_one_done(int status, const struct err *e, void *ctx)
+{
+    struct group_one *g = ctx;
+    store_done_fn done = g->done;
+    void *done_ctx = g->done_ctx;
+    free(g);
+    if (done != NULL)
+        done(status, e, done_ctx);
+}
+
+int store_write_group_async(struct store *s, store_write_group_fn fn, void *ctx, store_done_fn done,
+                            void *done_ctx)
+{
+    const struct store_backend *b = be();
+    if (b->write_group_async != NULL)
+        return b->write_group_async(s, fn, ctx, done, done_ctx);
+    if (s == NULL || fn == NULL)
+        return ERR_INVALID;
+    struct group_one *g = malloc(sizeof *g);
+    if (g == NULL)
+        return ERR_NOMEM;
+    *g = (struct group_one){fn, ctx, done, done_ctx};
+    int rc = b->write_async(s, group_one_fn, g, group_one_done, g);
+    if (rc != 0)
+        free(g);
+    return rc;
 }
 
 int store_write(struct store *s, store_write_fn fn, void *ctx, struct err *e)

@@ -64,6 +64,15 @@ typedef int (*store_row_fn)(const struct store_row *row, void *ctx);
 int store_query(struct store *s, const char *sql, const struct store_value *params, size_t nparams,
                 store_row_fn fn, void *ctx, struct err *e);
 
+/* A read scope on the calling thread's read connection: every store_query() until the matching
+ * store_read_end() reads one snapshot, in one read transaction, so a request's few reads start
+ * a transaction (and refill a page cache the writer's commits emptied) once, not once each.
+ * Scopes nest (counted). End it before the handler returns or suspends: a snapshot held longer
+ * keeps the WAL from being checkpointed past it. Returns 0, or a negative ERR_* after which the
+ * reads simply run one by one (still call store_read_end). A backend may make it a no-op. */
+int store_read_begin(struct store *s);
+void store_read_end(struct store *s);
+
 /* Column accessors for the current row. Text is NUL-terminated and valid until fn returns. */
 int store_row_columns(const struct store_row *r);
 int store_row_is_null(const struct store_row *r, int col);
@@ -95,6 +104,22 @@ typedef void (*store_done_fn)(int status, const struct err *e, void *ctx);
  * will not be called then). fn's ctx must live until done. */
 int store_write_async(struct store *s, store_write_fn fn, void *ctx, store_done_fn done,
                       void *done_ctx);
+
+/* The body of a group write: ctxs[0..n-1] are the contexts of n writes queued with the same fn
+ * one after another, run together in one savepoint on the writer thread, in queue order.
+ * Returning non-zero rolls the n back, and the store then runs each of them alone (n = 1) in a
+ * savepoint of its own, so each write gets its own verdict, as if never grouped: fn must leave
+ * its contexts as it found them. Must not block and must not call store_write*(). */
+typedef int (*store_write_group_fn)(struct store_tx *tx, void *const *ctxs, size_t n,
+                                    struct err *e);
+
+/* store_write_async() for many small writes of one kind (an audit record per read): the writes
+ * queued with the same fn right before or after this one (in the same batch, with no other
+ * write between them) share one call of fn and one savepoint, so fn can share statements among
+ * them (one multi-row INSERT). done is called per write, as for store_write_async(); the same
+ * return values. A backend without groups runs each such write alone (n = 1). */
+int store_write_group_async(struct store *s, store_write_group_fn fn, void *ctx, store_done_fn done,
+                            void *done_ctx);
 
 /* Queues a write and waits until it is durable. Returns fn's status, or the batch's failure. */
 int store_write(struct store *s, store_write_fn fn, void *ctx, struct err *e);

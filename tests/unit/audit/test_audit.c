@@ -846,6 +846,254 @@ static void replaced_checkpoints_are_caught(void **state)
     fx_rm_tree(trail_base);
 }
 
+/* ---- many at once: one implementation, the same bytes ---- */
+
+/* Every entry and head row of a store as one text, in (subject, seq) order. */
+struct dump {
+    char *text;
+    size_t len, cap;
+};
+
+static int dump_row(const struct store_row *r, void *ctx)
+{
+    struct dump *d = ctx;
+    for (int c = 0; c < store_row_columns(r); c++) {
+        const char *t = store_row_is_null(r, c) ? "<null>" : store_row_text(r, c, NULL);
+        size_t n = strlen(t) + 1;
+        if (d->len + n + 1 > d->cap) {
+            d->cap = (d->len + n + 1) * 2;
+            d->text = realloc(d->text, d->cap);
+            assert_non_null(d->text);
+        }
+        memcpy(d->text + d->len, t, n - 1);
+        d->len += n;
+        d->text[d->len - 1] = c + 1 < store_row_columns(r) ? '|' : '\n';
+        d->text[d->len] = '\0';
+    }
+    return 0;
+}
+
+static char *dump_trail(struct store *s)
+{
+    struct dump d = {0};
+    struct err e = {0};
+    assert_int_equal(store_query(s, "SELECT * FROM audit_entry ORDER BY subject, seq", NULL, 0,
+                                 dump_row, &d, &e),
+                     0);
+    assert_int_equal(store_query(s, "SELECT subject, seq, head FROM audit_head ORDER BY subject",
+                                 NULL, 0, dump_row, &d, &e),
+                     0);
+    return d.text;
+}
+
+enum { MANY_N = 77 }; /* INSERTs of 32, 32, 8 and five of 1 row */
+
+/* The events both stores get: five subjects, interleaved, two of them with entries already. */
+static void many_events(struct audit_event *evs, char (*rid)[16])
+{
+    static const char *const subjects[] = {"p-a", "p-b", "p-new", "p-a", "p-c", "p-a", "p-b"};
+    for (int i = 0; i < MANY_N; i++) {
+        evs[i] = base_event(subjects[(i * 5 + i / 7) % 7], i);
+        snprintf(rid[i], sizeof rid[i], "req-%d", i);
+        evs[i].request_id = rid[i];
+        if (i % 5 == 0)
+            evs[i].reason = NULL;
+    }
+}
+
+struct one_by_one {
+    const struct audit_event *evs;
+    size_t n;
+    struct audit_appended *out;
+};
+
+static int one_by_one_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct one_by_one *o = ctx;
+    for (size_t i = 0; i < o->n; i++) {
+        int rc = audit_append(tx, &o->evs[i], &o->out[i], e);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int all_at_once_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct one_by_one *o = ctx;
+    return audit_append_many(tx, o->evs, o->n, o->out, e);
+}
+
+static void many_at_once_equals_one_by_one(void **state)
+{
+    struct fx *f = *state;
+    char other[160];
+    snprintf(other, sizeof other, "%s/other", f->base);
+    struct store *s2 = open_at(other);
+    struct audit_event evs[MANY_N];
+    char rid[MANY_N][16];
+    many_events(evs, rid);
+    struct err e = {0};
+    /* the same history before: p-a 2 entries, p-b 1, on both */
+    struct audit_event pre[3] = {base_event("p-a", 100), base_event("p-b", 101),
+                                 base_event("p-a", 102)};
+    for (int i = 0; i < 3; i++) {
+        record(f->s, &pre[i]);
+        record(s2, &pre[i]);
+    }
+    struct audit_appended one[MANY_N], many[MANY_N];
+    struct one_by_one a = {evs, MANY_N, one}, b = {evs, MANY_N, many};
+    assert_int_equal(store_write(f->s, one_by_one_fn, &a, &e), 0);
+    assert_int_equal(store_write(s2, all_at_once_fn, &b, &e), 0);
+    for (int i = 0; i < MANY_N; i++) {
+        assert_int_equal(one[i].seq, many[i].seq);
+        assert_int_equal(one[i].time_ms, many[i].time_ms);
+        assert_string_equal(one[i].entry_hash, many[i].entry_hash);
+    }
+    char *t1 = dump_trail(f->s), *t2 = dump_trail(s2);
+    assert_int_equal(strlen(t1), strlen(t2));
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    struct audit_verify_report r;
+    assert_int_equal(audit_verify(s2, NULL, &r, &e), 0);
+    assert_true(r.ok);
+    assert_int_equal(r.entries, MANY_N + 3);
+    assert_int_equal(r.chains, 4);
+
+    /* a bad event anywhere refuses the whole call, nothing written */
+    evs[40].action = "Not A Token";
+    assert_int_equal(store_write(s2, all_at_once_fn, &b, &e), ERR_INVALID);
+    assert_int_equal(audit_append_many(NULL, evs, 0, NULL, &e), ERR_INVALID);
+    store_close(s2);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM audit_entry"), MANY_N + 3);
+}
+
+/* Records queued together go in as one group write; a record on a chain whose head row no
+ * longer follows it makes the group fail, and then each record is appended alone: that one
+ * fails (and a search touching that chain fails whole), every other one commits, with the
+ * same bytes one append after another would give. */
+static void a_failed_group_falls_back_to_one_by_one(void **state)
+{
+    struct fx *f = *state;
+    struct err e = {0};
+    struct audit_event ev = base_event("p-bad", 1);
+    record(f->s, &ev);
+    ev = base_event("p-bad", 2);
+    record(f->s, &ev);
+    assert_int_equal(store_write(f->s, sql_fn,
+                                 "DELETE FROM audit_entry WHERE subject = 'p-bad' AND seq = 2", &e),
+                     0);
+
+    struct gate g = {0};
+    struct waiter ok = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    struct waiter bad = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    assert_int_equal(store_write_async(f->s, gate_fn, &g, NULL, NULL), 0);
+    for (int i = 0; i < 20000 && !atomic_load(&g.entered); i++)
+        usleep(1000);
+    assert_true(atomic_load(&g.entered));
+    enum { N = 40 }; /* more than one multi-row INSERT (32 rows) */
+    for (int i = 0; i < N; i++) {
+        struct audit_event x = base_event(i % 2 ? "p-one" : "p-two", i);
+        assert_int_equal(audit_record_async(f->s, &x, async_done, &ok, &e), 0);
+        if (i == 5) {
+            x = base_event("p-bad", 3);
+            assert_int_equal(audit_record_async(f->s, &x, async_done, &bad, &e), 0);
+        }
+        if (i == 9) { /* a search over p-one and p-bad: all or none */
+            struct audit_event many[2] = {base_event("p-one", 90), base_event("p-bad", 91)};
+            assert_int_equal(audit_record_many_async(f->s, many, 2, async_done, &bad, &e), 0);
+        }
+    }
+    atomic_store(&g.open, 1);
+    pthread_mutex_lock(&ok.mu);
+    while (ok.done < N)
+        pthread_cond_wait(&ok.cv, &ok.mu);
+    pthread_mutex_unlock(&ok.mu);
+    pthread_mutex_lock(&bad.mu);
+    while (bad.done < 2)
+        pthread_cond_wait(&bad.cv, &bad.mu);
+    pthread_mutex_unlock(&bad.mu);
+    assert_int_equal(ok.failed, 0);
+    assert_int_equal(bad.failed, 2);
+    /* N / 2, not one more: the search's p-one entry was not written either */
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM audit_entry WHERE subject = 'p-one'"),
+                     N / 2);
+    assert_int_equal(fx_count(f, "SELECT MAX(seq) FROM audit_entry WHERE subject = 'p-one'"),
+                     N / 2);
+    assert_int_equal(fx_count(f, "SELECT seq FROM audit_head WHERE subject = 'p-two'"), N / 2);
+    assert_int_equal(fx_count(f, "SELECT COUNT(*) FROM audit_entry WHERE subject = 'p-bad'"), 1);
+    /* with p-bad's head row put back where its chain ends, the whole trail verifies */
+    assert_int_equal(store_write(f->s, sql_fn,
+                                 "UPDATE audit_head SET seq = 1, head = (SELECT entry_hash FROM "
+                                 "audit_entry WHERE subject = 'p-bad' AND seq = 1) WHERE subject "
+                                 "= 'p-bad'",
+                                 &e),
+                     0);
+    struct audit_verify_report r;
+    assert_int_equal(audit_verify(f->s, NULL, &r, &e), 0);
+    assert_true(r.ok);
+    assert_int_equal(r.entries, N + 1);
+    /* and the repaired chain takes records again */
+    struct audit_event x = base_event("p-bad", 4);
+    assert_int_equal(audit_record_async(f->s, &x, async_done, &ok, &e), 0);
+    pthread_mutex_lock(&ok.mu);
+    while (ok.done < N + 1)
+        pthread_cond_wait(&ok.cv, &ok.mu);
+    pthread_mutex_unlock(&ok.mu);
+    assert_int_equal(ok.failed, 0);
+    assert_int_equal(fx_count(f, "SELECT seq FROM audit_head WHERE subject = 'p-bad'"), 2);
+}
+
+/* Records queued behind a held writer (one group) give exactly the trail of the same records
+ * appended one write at a time on another store. */
+static void grouped_records_equal_one_by_one(void **state)
+{
+    struct fx *f = *state;
+    char other[160];
+    snprintf(other, sizeof other, "%s/other", f->base);
+    struct store *s2 = open_at(other);
+    struct audit_event evs[MANY_N];
+    char rid[MANY_N][16];
+    many_events(evs, rid);
+    struct err e = {0};
+    struct gate g = {0};
+    struct waiter w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    assert_int_equal(store_write_async(f->s, gate_fn, &g, NULL, NULL), 0);
+    for (int i = 0; i < 20000 && !atomic_load(&g.entered); i++)
+        usleep(1000);
+    assert_true(atomic_load(&g.entered));
+    for (int i = 0; i < MANY_N; i++) {
+        if (i % 10 == 9) /* a search: two records in one job */
+            assert_int_equal(audit_record_many_async(f->s, &evs[i - 1], 2, async_done, &w, &e), 0);
+        else if (i % 10 != 8)
+            assert_int_equal(audit_record_async(f->s, &evs[i], async_done, &w, &e), 0);
+    }
+    atomic_store(&g.open, 1);
+    for (int i = 0; i < MANY_N; i++) /* the same order: a search's two right after each other */
+        if (i % 10 == 9) {
+            record(s2, &evs[i - 1]);
+            record(s2, &evs[i]);
+        } else if (i % 10 != 8) {
+            record(s2, &evs[i]);
+        }
+    int jobs = MANY_N - MANY_N / 10;
+    pthread_mutex_lock(&w.mu);
+    while (w.done < jobs)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    assert_int_equal(w.failed, 0);
+    char *t1 = dump_trail(f->s), *t2 = dump_trail(s2);
+    assert_string_equal(t1, t2);
+    free(t1);
+    free(t2);
+    store_close(s2);
+    struct audit_verify_report r;
+    assert_int_equal(audit_verify(f->s, NULL, &r, &e), 0);
+    assert_true(r.ok);
+    assert_int_equal(r.entries, MANY_N);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -856,6 +1104,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(write_and_record_share_a_transaction, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(async_records_all_commit, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(back_pressure_is_reported_not_dropped, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(many_at_once_equals_one_by_one, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(a_failed_group_falls_back_to_one_by_one, setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(grouped_records_equal_one_by_one, setup, fx_teardown),
         cmocka_unit_test(chains_survive_a_reopen_and_verify),
         cmocka_unit_test(one_byte_in_any_field_is_caught),
         cmocka_unit_test(deleted_swapped_and_cut_entries_are_caught),

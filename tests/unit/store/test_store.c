@@ -614,6 +614,33 @@ static void test_failed_write_does_not_fail_its_batch(void **state)
     done_log_release(&d);
 }
 
+/* A read scope: one snapshot for every read until it ends (nested scopes count), then the
+ * thread's reads see the latest commit again; queries and writes behave as outside a scope. */
+static void test_read_scope_is_one_snapshot(void **state)
+{
+    struct local_fx *f = *state;
+    struct store *s = open_ok(f->data, 0);
+    struct err e = {0};
+    assert_int_equal(insert_notice(s, "rs1", &e), 0);
+    assert_int_equal(store_read_begin(s), 0);
+    assert_int_equal(notice_present(s, "rs1"), 1);    /* the snapshot starts at the first read */
+    assert_int_equal(store_read_begin(s), 0);         /* nested */
+    assert_int_equal(insert_notice(s, "rs2", &e), 0); /* durable, but after the snapshot */
+    assert_int_equal(notice_present(s, "rs2"), 0);
+    store_read_end(s); /* the inner end keeps the snapshot */
+    assert_int_equal(notice_present(s, "rs2"), 0);
+    /* a refused statement inside the scope is refused as always and does not end it */
+    int64_t n = 0;
+    assert_int_equal(store_query(s, "DELETE FROM notice", NULL, 0, first_int_fn, &n, &e),
+                     ERR_INVALID);
+    assert_int_equal(notice_present(s, "rs2"), 0);
+    store_read_end(s);
+    assert_int_equal(notice_present(s, "rs2"), 1); /* each read its own snapshot again */
+    store_read_end(s);                             /* an end too many is ignored */
+    assert_int_equal(notice_present(s, "rs1"), 1);
+    store_close(s);
+}
+
 /* ---- concurrency ---- */
 
 #define WRITERS     8
@@ -1260,6 +1287,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_constraint_violation_is_conflict, local_setup,
                                         local_teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_does_not_fail_its_batch, local_setup,
+                                        local_teardown),
+        cmocka_unit_test_setup_teardown(test_read_scope_is_one_snapshot, local_setup,
                                         local_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers_all_durable_once, local_setup,
                                         local_teardown),

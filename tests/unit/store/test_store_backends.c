@@ -18,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "audit/audit.h"
 #include "base/clock.h"
 #include "base/log.h"
 #include "store/store.h"
@@ -442,6 +445,171 @@ static void test_failed_write_does_not_fail_its_batch(void **state)
     store_close(s);
 }
 
+/* A group write: inserts every context's notice id (one is already taken: a conflict inside the
+ * group). Counts its calls and the largest group. */
+static atomic_int group_calls, group_max;
+
+static int group_insert_fn(struct store_tx *tx, void *const *ctxs, size_t n, struct err *e)
+{
+    atomic_fetch_add(&group_calls, 1);
+    if ((int)n > atomic_load(&group_max))
+        atomic_store(&group_max, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        struct exec_job j = notice_job(ctxs[i], 1);
+        int rc = store_tx_exec(tx, j.sql, j.v, j.n, e);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void test_group_writes(void **state)
+{
+    struct bfx *f = *state;
+    struct store *s = open_ok(f, 0);
+    struct err e = {0};
+    assert_int_equal(insert_notice(s, "taken", &e), 0);
+    struct gate g = {0};
+    struct done_log d = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct done_slot gs = {&d, 0};
+    atomic_store(&group_calls, 0);
+    atomic_store(&group_max, 0);
+    assert_int_equal(store_write_async(s, gate_fn, &g, done_record, &gs), 0);
+    for (int i = 0; i < 10000 && !atomic_load(&g.entered); i++)
+        sleep_ms(1);
+    /* behind the gate: g1..g4 (one group), a plain write, then g5 "taken" g6: a group whose
+     * conflict makes it run again one write at a time */
+    static const char *const ids[8] = {"g1", "g2", "g3", "g4", "p1", "g5", "taken", "g6"};
+    struct exec_job plain = notice_job("p1", 1);
+    struct done_slot slots[8];
+    for (int i = 0; i < 8; i++) {
+        slots[i] = (struct done_slot){&d, i + 1};
+        int rc = i == 4 ? store_write_async(s, exec_fn, &plain, done_record, &slots[i])
+                        : store_write_group_async(s, group_insert_fn, (void *)ids[i], done_record,
+                                                  &slots[i]);
+        assert_int_equal(rc, 0);
+    }
+    atomic_store(&g.open, 1);
+    for (int i = 0; i < 10000; i++) {
+        pthread_mutex_lock(&d.mu);
+        int calls = d.calls;
+        pthread_mutex_unlock(&d.mu);
+        if (calls == 9)
+            break;
+        sleep_ms(1);
+    }
+    assert_int_equal(d.calls, 9);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(d.status[i + 1], i == 6 ? ERR_CONFLICT : 0);
+    assert_int_equal(notices(s), 1 + 1 + 7); /* taken, gate, g1-g6 and p1 */
+    if (on_pg) {                             /* no groups: each alone */
+        assert_int_equal(atomic_load(&group_calls), 7);
+        assert_int_equal(atomic_load(&group_max), 1);
+    } else { /* g1-g4; g5-taken-g6, then each of the three again */
+        assert_int_equal(atomic_load(&group_calls), 5);
+        assert_int_equal(atomic_load(&group_max), 4);
+    }
+    assert_int_equal(store_write_group_async(s, NULL, NULL, NULL, NULL), ERR_INVALID);
+    store_close(s);
+}
+
+/* audit_append_many() on this backend: the same rows as one audit_append() after another (its
+ * multi-row INSERTs of 32, 8 and 1 rows included), in one store: appended one by one, dumped,
+ * removed, appended again all at once, dumped and compared. */
+struct trail_dump {
+    char text[65536];
+    size_t len;
+};
+
+static int trail_row(const struct store_row *r, void *ctx)
+{
+    struct trail_dump *d = ctx;
+    for (int c = 0; c < store_row_columns(r); c++) {
+        const char *t = store_row_is_null(r, c) ? "<null>" : store_row_text(r, c, NULL);
+        int w = snprintf(d->text + d->len, sizeof d->text - d->len, "%s%c", t,
+                         c + 1 < store_row_columns(r) ? '|' : '\n');
+        assert_true(w > 0 && (size_t)w < sizeof d->text - d->len);
+        d->len += (size_t)w;
+    }
+    return 0;
+}
+
+static void trail_of(struct store *s, struct trail_dump *d)
+{
+    struct err e = {0};
+    d->len = 0;
+    d->text[0] = '\0';
+    assert_int_equal(store_query(s,
+                                 "SELECT subject, seq, time_ms, actor_kind, actor_id, actor_org, "
+                                 "action, resource_id, decision, reason, request_id, prev_hash, "
+                                 "entry_hash FROM audit_entry ORDER BY subject, seq",
+                                 NULL, 0, trail_row, d, &e),
+                     0);
+    assert_int_equal(store_query(s, "SELECT subject, seq, head FROM audit_head ORDER BY subject",
+                                 NULL, 0, trail_row, d, &e),
+                     0);
+}
+
+enum { TRAIL_N = 45 }; /* 32 + 8 + 5 x 1 rows */
+
+struct trail_write {
+    struct audit_event ev[TRAIL_N];
+    int at_once;
+};
+
+static int trail_write_fn(struct store_tx *tx, void *ctx, struct err *e)
+{
+    struct trail_write *w = ctx;
+    int rc = store_tx_exec(tx, "DELETE FROM audit_entry", NULL, 0, e);
+    if (rc >= 0)
+        rc = store_tx_exec(tx, "DELETE FROM audit_head", NULL, 0, e);
+    if (rc < 0)
+        return rc;
+    if (w->at_once)
+        return audit_append_many(tx, w->ev, TRAIL_N, NULL, e);
+    for (size_t i = 0; i < TRAIL_N; i++)
+        if ((rc = audit_append(tx, &w->ev[i], NULL, e)) != 0)
+            return rc;
+    return 0;
+}
+
+static void test_audit_append_many_is_one_by_one(void **state)
+{
+    struct bfx *f = *state;
+    assert_true(sodium_init() >= 0);
+    struct store *s = open_ok(f, 0);
+    static const char *const subjects[] = {"p-a", "p-b", "p-c"};
+    static char rid[TRAIL_N][16];
+    struct trail_write w = {.at_once = 0};
+    for (int i = 0; i < TRAIL_N; i++) {
+        snprintf(rid[i], sizeof rid[i], "req-%d", i);
+        w.ev[i] = (struct audit_event){.time_ms = 1796083200000LL + i,
+                                       .actor_kind = AUDIT_ACTOR_PRACTITIONER,
+                                       .actor_id = "dr-sato",
+                                       .actor_org = i % 2 ? "org-clinic" : NULL,
+                                       .subject = subjects[(i * 7) % 3],
+                                       .action = "read",
+                                       .resource_id = rid[i] + 4,
+                                       .decision = i % 5 == 4 ? AUDIT_DENY : AUDIT_PERMIT,
+                                       .reason = i % 3 ? "会津" : NULL,
+                                       .request_id = rid[i]};
+    }
+    static struct trail_dump one, many;
+    struct err e = {0};
+    assert_int_equal(store_write(s, trail_write_fn, &w, &e), 0);
+    trail_of(s, &one);
+    w.at_once = 1;
+    assert_int_equal(store_write(s, trail_write_fn, &w, &e), 0);
+    trail_of(s, &many);
+    assert_true(one.len > 1000);
+    assert_string_equal(one.text, many.text);
+    struct audit_verify_report r;
+    assert_int_equal(audit_verify(s, NULL, &r, &e), 0);
+    assert_true(r.ok);
+    assert_int_equal(r.entries, TRAIL_N);
+    store_close(s);
+}
+
 struct writer_arg {
     struct store *s;
     int thread;
@@ -675,6 +843,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_statement_undoes_only_itself, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_does_not_fail_its_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_append_many_is_one_by_one, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers_all_durable_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nested_reads_and_early_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tx_sees_its_batch_and_counts_changes, setup, teardown),
