@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/utf8.h"
 #include "store/migrations.h"
+#include "store/sqlite_vfs.h"
 
 #define DB_FILE               "cityos.db"
 #define BATCH_DEFAULT         256
@@ -389,14 +390,30 @@ static void sqlite_configure_once(void)
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The VFS every connection opens its files with: the default one, whose WAL writes are gathered
+ * into one write per commit (sqlite_vfs.h), or NULL (SQLite's default) if that failed. */
+static const char *walbuf_vfs;
+
+/* After sqlite_configure_once (registering initialises SQLite). */
+static void walbuf_register_once(void)
+{
+    int rc = store_walbuf_register(STORE_WALBUF_VFS, NULL, STORE_WALBUF_BYTES);
+    if (rc == SQLITE_OK)
+        walbuf_vfs = STORE_WALBUF_VFS;
+    else
+        log_warn("store: WAL write buffering off: %s", sqlite3_errstr(rc));
+}
+
 /* Opens path with flags and applies the settings every connection shares. */
 static int conn_open(struct conn *c, const char *path, int flags, struct err *e)
 {
     static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    static pthread_once_t walbuf_registered = PTHREAD_ONCE_INIT;
     int ret = 0;
     memset(c, 0, sizeof *c);
     pthread_once(&configured, sqlite_configure_once);
-    int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+    pthread_once(&walbuf_registered, walbuf_register_once);
+    int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, walbuf_vfs);
     if (rc != SQLITE_OK) {
         ret =
             err_set(e, code_of(rc) == ERR_NOMEM ? ERR_NOMEM : ERR_IO, "cannot open database %s: %s",
