@@ -73,6 +73,14 @@ install_missing_tools() { # tool...: those neither on PATH nor installed (the De
 
 build_release() {
     say "building a release binary in $BUILD"
+    # a build folder of another source tree would be silently reconfigured onto this one (and
+    # the figures would belong to this tree's code, not the build's): refuse instead
+    local info=$BUILD/meson-info/meson-info.json src
+    if [[ -f $info ]]; then
+        src=$(grep -o '"directories": {"source": "[^"]*"' "$info" | sed 's/.*"source": "//; s/"$//')
+        [[ $(readlink -f "$src") == "$(pwd -P)" ]] ||
+            die "$BUILD was set up for the source tree $src, not $(pwd -P): run that tree's own bench script, or pick another build folder"
+    fi
     if [[ -d $BUILD/meson-private ]]; then
         meson setup --reconfigure "$BUILD" --buildtype=release -Dtests=false >&2
     else
