@@ -405,6 +405,21 @@ static void done_record(int status, const struct err *e, void *ctx)
     pthread_mutex_unlock(&slot->log->mu);
 }
 
+/* Waits up to 10 s until want completions are in d; returns how many there are. */
+static int done_calls_wait(struct done_log *d, int want)
+{
+    int calls = 0;
+    for (int i = 0; i < 10000; i++) {
+        pthread_mutex_lock(&d->mu);
+        calls = d->calls;
+        pthread_mutex_unlock(&d->mu);
+        if (calls == want)
+            break;
+        sleep_ms(1);
+    }
+    return calls;
+}
+
 static void test_failed_write_does_not_fail_its_batch(void **state)
 {
     struct bfx *f = *state;
@@ -428,15 +443,7 @@ static void test_failed_write_does_not_fail_its_batch(void **state)
         assert_int_equal(store_write_async(s, exec_fn, &jobs[i], done_record, &slots[i]), 0);
     }
     atomic_store(&g.open, 1);
-    for (int i = 0; i < 10000; i++) {
-        pthread_mutex_lock(&d.mu);
-        int calls = d.calls;
-        pthread_mutex_unlock(&d.mu);
-        if (calls == 11)
-            break;
-        sleep_ms(1);
-    }
-    assert_int_equal(d.calls, 11);
+    assert_int_equal(done_calls_wait(&d, 11), 11);
     for (int i = 0; i <= 10; i++)
         assert_int_equal(d.status[i], i == 5 ? ERR_CONFLICT : 0);
     assert_int_equal(notices(s), 1 + 1 + 9);
@@ -490,15 +497,7 @@ static void test_group_writes(void **state)
         assert_int_equal(rc, 0);
     }
     atomic_store(&g.open, 1);
-    for (int i = 0; i < 10000; i++) {
-        pthread_mutex_lock(&d.mu);
-        int calls = d.calls;
-        pthread_mutex_unlock(&d.mu);
-        if (calls == 9)
-            break;
-        sleep_ms(1);
-    }
-    assert_int_equal(d.calls, 9);
+    assert_int_equal(done_calls_wait(&d, 9), 9);
     for (int i = 0; i < 8; i++)
         assert_int_equal(d.status[i + 1], i == 6 ? ERR_CONFLICT : 0);
     assert_int_equal(notices(s), 1 + 1 + 7); /* taken, gate, g1-g6 and p1 */
